@@ -1,0 +1,130 @@
+"""The `chiso` command line; commands that need no orchestration never import Prefect."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated
+
+import click
+import typer
+
+from flows.errors import ChisoError
+from flows.output import OutputFormat, emit
+
+app = typer.Typer(
+    help="chiso: smart-city rankings and indicators from the web, into SQL.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
+query_app = typer.Typer(help="Read the analysts' views.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(query_app, name="query")
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+EntityOption = Annotated[
+    str | None, typer.Option(help="Entity: canonical name, local name or alias (e.g. 'Bình Dương').")
+]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """chiso: smart-city rankings and indicators from the web, into SQL."""
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from flows.database import current_engine
+
+    return current_engine()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database (CHISO_DATABASE_URL, default data/chiso.db) to the newest schema and load reference data."""
+    from flows.database import upgrade_and_seed
+
+    summary = upgrade_and_seed()
+    typer.echo(summary)
+
+
+@db_app.command("seed")
+def db_seed() -> None:
+    """Load the reference data (programs, indicators, entities, sources) into a migrated database."""
+    from flows.database import seed
+
+    typer.echo(seed(_engine()))
+
+
+@query_app.command("rankings")
+def query_rankings(
+    entity: EntityOption = None,
+    program: Annotated[str | None, typer.Option(help="Program code, e.g. icf_top7.")] = None,
+    year: Annotated[int | None, typer.Option(help="Award or ranking year.")] = None,
+    status: Annotated[str | None, typer.Option(help="achieved, candidate, aspiration or other.")] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Who was ranked what, when, according to whom (the v_rankings view)."""
+    from models import query
+
+    rows = query.rankings(_engine(), entity=entity, program=program, year=year, status=status)
+    emit(rows, columns=query.RANKING_COLUMNS, fmt=fmt, title="Rankings")
+
+
+@query_app.command("indicators")
+def query_indicators(
+    entity: EntityOption = None,
+    indicator: Annotated[str | None, typer.Option(help="Indicator code, e.g. fdi_registered.")] = None,
+    period: Annotated[str | None, typer.Option(help="Period, e.g. 2023, 2023-H1, 2023-01..2023-09.")] = None,
+    latest: Annotated[bool, typer.Option("--latest", help="Only the most recent figure per period.")] = False,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Indicator figures quoted in the press, each with its source (v_indicator_values)."""
+    from models import query
+
+    rows = query.indicators(_engine(), entity=entity, indicator=indicator, period=period, latest=latest)
+    emit(rows, columns=query.INDICATOR_COLUMNS, fmt=fmt, title="Indicator values")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; errors become one line on stderr and a non-zero exit."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="chiso", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("chiso: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        typer.echo(f"chiso: error: {_describe(exc)}", err=True)
+        sys.exit(1)
+
+
+def _describe(exc: Exception) -> str:
+    from flows.database import describe_database_error
+
+    if isinstance(exc, ChisoError):
+        return _one_line(exc)
+    described = describe_database_error(exc)
+    if described:
+        return described
+    return f"{exc.__class__.__name__}: {_one_line(exc)} (run with --debug for the traceback)"
+
+
+if __name__ == "__main__":
+    main()

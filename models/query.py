@@ -1,0 +1,71 @@
+"""Reads for the command line: the analysts' views, filtered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+RANKING_COLUMNS = (
+    "entity", "entity_local", "country", "program", "year", "status", "best_rank", "documents",
+    "first_seen", "last_seen", "official", "sources",
+)
+INDICATOR_COLUMNS = (
+    "entity", "country", "indicator", "period", "value", "unit", "qualifier", "status", "source", "published_at", "url",
+)
+
+_ENTITY_MATCH = """(
+    lower(entity) = lower(:entity) OR lower(entity_local) = lower(:entity)
+    OR entity IN (SELECT e.name FROM entity e JOIN entity_alias a ON a.entity_id = e.id
+                  WHERE lower(a.alias) = lower(:entity))
+)"""
+
+
+def _filters(**values: Any) -> tuple[str, dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        params[name] = value
+        clauses.append(_ENTITY_MATCH if name == "entity" else f"{name} = :{name}")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def rankings(
+    engine: Engine,
+    *,
+    entity: str | None = None,
+    program: str | None = None,
+    year: int | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of v_rankings, newest year first."""
+    where, params = _filters(entity=entity, program=program, year=year, status=status)
+    sql = (
+        f"SELECT {', '.join(RANKING_COLUMNS)} FROM v_rankings{where} "
+        "ORDER BY year DESC, entity, program, status"
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(text(sql), params).mappings().all()
+    return [{**row, "official": bool(row["official"])} for row in rows]
+
+
+def indicators(
+    engine: Engine,
+    *,
+    entity: str | None = None,
+    indicator: str | None = None,
+    period: str | None = None,
+    latest: bool = False,
+) -> list[dict[str, Any]]:
+    """Rows of v_indicator_values (or v_indicator_latest), most recent first."""
+    where, params = _filters(entity=entity, indicator=indicator, period=period)
+    view = "v_indicator_latest" if latest else "v_indicator_values"
+    sql = (
+        f"SELECT {', '.join(INDICATOR_COLUMNS)} FROM {view}{where} "
+        "ORDER BY entity, indicator, period DESC, published_at DESC"
+    )
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(text(sql), params).mappings().all()]
