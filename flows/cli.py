@@ -6,7 +6,6 @@ import sys
 import traceback
 from typing import Annotated
 
-import click
 import typer
 
 from flows.errors import ChisoError
@@ -17,9 +16,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # plain click errors: the error is one line, not a framed panel
+    rich_markup_mode=None,
 )
-db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
-query_app = typer.Typer(help="Read the analysts' views.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True, rich_markup_mode=None)
+query_app = typer.Typer(help="Read the analysts' views.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 app.add_typer(query_app, name="query")
 
@@ -97,19 +98,10 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; errors become one line on stderr and a non-zero exit."""
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
     try:
-        app(args=args, prog_name="chiso", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        typer.echo("chiso: aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        app(args=args, prog_name="chiso")
     except Exception as exc:
-        if debug:
+        if "--debug" in args:
             traceback.print_exc()
         typer.echo(f"chiso: error: {_describe(exc)}", err=True)
         sys.exit(1)

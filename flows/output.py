@@ -44,4 +44,5 @@ def emit(rows: Sequence[dict[str, Any]], *, columns: Sequence[str], fmt: OutputF
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*["" if row.get(c) is None else str(_plain(row.get(c))) for c in columns])
-    Console().print(table)
+    # a pipe or a file has no width: do not fold every column to 80 characters
+    Console(width=None if sys.stdout.isatty() else 200).print(table)

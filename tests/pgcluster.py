@@ -50,7 +50,7 @@ class PostgresCluster:
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{self.database}"
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{self.database}"
 
     def _run(self, *args: str) -> None:
         result = subprocess.run([*self._as, *args], capture_output=True, text=True, timeout=120, check=False)
@@ -70,7 +70,7 @@ class PostgresCluster:
     def create_database(self, name: str) -> str:
         """A new empty database in the cluster; returns its URL."""
         self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
-        return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{name}"
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
         if self.data.exists():
