@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from flows.errors import ChisoError
 from flows.output import OutputFormat, emit
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(
     help="chiso: smart-city rankings and indicators from the web, into SQL.",
@@ -37,7 +40,7 @@ def _root(
     """chiso: smart-city rankings and indicators from the web, into SQL."""
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from flows.database import current_engine
 
     return current_engine()

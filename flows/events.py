@@ -41,7 +41,11 @@ def emit(event: str, resource_id: str, payload: dict[str, Any]) -> None:
 
 def document_stored(*, document_id: int, source: str | None, url: str) -> None:
     """A new or changed document is stored: the extract deployment listens for this."""
-    emit(DOCUMENT_STORED, f"chiso.document.{document_id}", {"document_id": document_id, "source": source, "url": url})
+    emit(
+        DOCUMENT_STORED,
+        f"chiso.document.{document_id}",
+        {"document_id": document_id, "source": source, "url": url},
+    )
 
 
 def ranking_detected(*, entity: str, country: str, program: str, year: int | None, status: str) -> None:

@@ -7,11 +7,11 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """How query commands print their rows."""
 
     table = "table"
@@ -28,7 +28,9 @@ def _plain(value: Any) -> Any:
 def emit(rows: Sequence[dict[str, Any]], *, columns: Sequence[str], fmt: OutputFormat, title: str) -> None:
     """Print rows in the chosen format to stdout."""
     if fmt is OutputFormat.json:
-        json.dump([{c: _plain(r.get(c)) for c in columns} for r in rows], sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(
+            [{c: _plain(r.get(c)) for c in columns} for r in rows], sys.stdout, ensure_ascii=False, indent=2
+        )
         sys.stdout.write("\n")
         return
     if fmt is OutputFormat.csv:

@@ -8,11 +8,31 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 RANKING_COLUMNS = (
-    "entity", "entity_local", "country", "program", "year", "status", "best_rank", "documents",
-    "first_seen", "last_seen", "official", "sources",
+    "entity",
+    "entity_local",
+    "country",
+    "program",
+    "year",
+    "status",
+    "best_rank",
+    "documents",
+    "first_seen",
+    "last_seen",
+    "official",
+    "sources",
 )
 INDICATOR_COLUMNS = (
-    "entity", "country", "indicator", "period", "value", "unit", "qualifier", "status", "source", "published_at", "url",
+    "entity",
+    "country",
+    "indicator",
+    "period",
+    "value",
+    "unit",
+    "qualifier",
+    "status",
+    "source",
+    "published_at",
+    "url",
 )
 
 _ENTITY_MATCH = """(

@@ -202,9 +202,9 @@ def entity_ids(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[
     for start in range(0, len(wanted), BATCH_SIZE):
         chunk = wanted[start : start + BATCH_SIZE]
         rows = session.execute(
-            select(Entity.name, Entity.country, Entity.id).where(
+            select(Entity.name, Entity.country, Entity.id).where(  # type: ignore[call-overload]
                 tuple_(Entity.name, Entity.country).in_(chunk)
-            )  # type: ignore[call-overload]
+            )
         )
         found.update({(r.name, r.country): r.id for r in rows})
     return found

@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from models import migrate
 from models.db import dispose_engines, get_engine, session_scope
 from models.store import replace_extraction, upsert, upsert_document, upsert_reference
@@ -20,22 +18,40 @@ from tests.models import dataset
 REPO = Path(__file__).resolve().parent.parent
 
 
-def chiso(*args: str, url: str, cwd: Path | None = None, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def chiso(
+    *args: str, url: str, cwd: Path | None = None, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CHISO_DATABASE_URL": url, "PYTHONPATH": str(REPO)}
     return subprocess.run(
         [*prefix, sys.executable, "-m", "flows.cli", *args],
-        capture_output=True, text=True, env=env, cwd=cwd or REPO, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd or REPO,
+        timeout=120,
+        check=False,
     )
 
 
 def load_dataset(url: str) -> None:
     with session_scope(get_engine(url)) as session:
-        upsert_reference(session, programs=dataset.PROGRAMS, indicators=dataset.INDICATORS,
-                         entities=dataset.ENTITIES, run_id="t")
+        upsert_reference(
+            session,
+            programs=dataset.PROGRAMS,
+            indicators=dataset.INDICATORS,
+            entities=dataset.ENTITIES,
+            run_id="t",
+        )
         upsert(session, Source, dataset.SOURCES, run_id="t")
         doc = upsert_document(session, dataset.document(0), run_id="t")
-        replace_extraction(session, document_id=doc.id, rankings=[dataset.ranking()],
-                           indicators=[dataset.indicator(value=1.5e9)], extractor_version="1", run_id="t")
+        replace_extraction(
+            session,
+            document_id=doc.id,
+            rankings=[dataset.ranking()],
+            indicators=[dataset.indicator(value=1.5e9)],
+            extractor_version="1",
+            run_id="t",
+        )
     dispose_engines()
 
 
@@ -84,13 +100,18 @@ def test_unreachable_database_gives_one_line(sqlite_url: str) -> None:
     result = chiso("query", "rankings", url="postgresql://chiso@127.0.0.1:1/nowhere")
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("chiso: error: cannot use database postgresql://chiso@127.0.0.1:1/nowhere")
+    assert result.stderr.startswith(
+        "chiso: error: cannot use database postgresql://chiso@127.0.0.1:1/nowhere"
+    )
 
 
 def test_invalid_database_url_gives_one_line() -> None:
     result = chiso("query", "rankings", url="not a url")
-    assert (result.returncode, result.stderr) == (1, "chiso: error: invalid database URL 'not a url': "
-                                                     "Could not parse SQLAlchemy URL from given URL string\n")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "chiso: error: invalid database URL 'not a url': "
+        "Could not parse SQLAlchemy URL from given URL string\n",
+    )
 
 
 def test_database_at_an_older_migration_asks_for_an_upgrade(sqlite_url: str) -> None:
@@ -103,11 +124,16 @@ def test_database_at_an_older_migration_asks_for_an_upgrade(sqlite_url: str) -> 
 
 def test_empty_database_asks_for_an_upgrade(sqlite_url: str) -> None:
     result = chiso("query", "indicators", url=sqlite_url)
-    assert (result.returncode, result.stderr.endswith("has no chiso schema: run `chiso db upgrade`\n")) == (1, True)
+    assert (result.returncode, result.stderr.endswith("has no chiso schema: run `chiso db upgrade`\n")) == (
+        1,
+        True,
+    )
 
 
 # root ignores file modes; without CAP_DAC_OVERRIDE it obeys them like any user.
-OBEY_FILE_MODES = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--") if os.geteuid() == 0 else ()
+OBEY_FILE_MODES = (
+    ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--") if os.geteuid() == 0 else ()
+)
 
 
 def test_read_only_database_file_fails_cleanly_and_loses_nothing(tmp_path: Path) -> None:
@@ -138,5 +164,7 @@ def test_commands_without_orchestration_do_not_import_prefect() -> None:
         "try:\n    cli.main(['query', '--help'])\nexcept SystemExit:\n    pass\n"
         "assert 'prefect' not in sys.modules, 'prefect imported'\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False
+    )
     assert result.returncode == 0, result.stderr

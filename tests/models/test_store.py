@@ -25,8 +25,18 @@ from models.tables import Document, Entity, Source
 from tests.models import dataset
 
 TABLES = {
-    "source", "document", "raw_page", "entity", "entity_alias", "program", "indicator", "ranking_mention",
-    "indicator_value", "run", "fetch_state", "host_state",
+    "source",
+    "document",
+    "raw_page",
+    "entity",
+    "entity_alias",
+    "program",
+    "indicator",
+    "ranking_mention",
+    "indicator_value",
+    "run",
+    "fetch_state",
+    "host_state",
 }
 VIEWS = {"v_rankings", "v_ranking_evidence", "v_indicator_values", "v_indicator_latest"}
 
@@ -41,22 +51,47 @@ def load_everything(engine: Engine, *, run_id: str) -> list[RankingFact]:
     """Reference data, three documents and their claims, as one run would write them."""
     facts: list[RankingFact] = []
     with session_scope(engine) as session:
-        upsert_reference(session, programs=dataset.PROGRAMS, indicators=dataset.INDICATORS,
-                         entities=dataset.ENTITIES, run_id=run_id)
+        upsert_reference(
+            session,
+            programs=dataset.PROGRAMS,
+            indicators=dataset.INDICATORS,
+            entities=dataset.ENTITIES,
+            run_id=run_id,
+        )
         upsert(session, Source, dataset.SOURCES, run_id=run_id)
         ids = [upsert_document(session, dataset.document(n), run_id=run_id).id for n in range(3)]
         facts += replace_extraction(
-            session, document_id=ids[0], rankings=[dataset.ranking()],
-            indicators=[dataset.indicator(value=1.5e9)], extractor_version="1", run_id=run_id)
+            session,
+            document_id=ids[0],
+            rankings=[dataset.ranking()],
+            indicators=[dataset.indicator(value=1.5e9)],
+            extractor_version="1",
+            run_id=run_id,
+        )
         facts += replace_extraction(
-            session, document_id=ids[1], rankings=[],
-            indicators=[dataset.indicator(value=2.1e9, status="estimate", evidence="Vốn FDI năm 2023 ước đạt 2,1 tỷ USD.")],
-            extractor_version="1", run_id=run_id)
+            session,
+            document_id=ids[1],
+            rankings=[],
+            indicators=[
+                dataset.indicator(
+                    value=2.1e9, status="estimate", evidence="Vốn FDI năm 2023 ước đạt 2,1 tỷ USD."
+                )
+            ],
+            extractor_version="1",
+            run_id=run_id,
+        )
         facts += replace_extraction(
-            session, document_id=ids[2],
-            rankings=[dataset.ranking(evidence="Binh Duong, Vietnam"),
-                      dataset.ranking(entity="Coral Gables", evidence="Coral Gables, Florida, USA") | {"country": "US"}],
-            indicators=[], extractor_version="1", run_id=run_id)
+            session,
+            document_id=ids[2],
+            rankings=[
+                dataset.ranking(evidence="Binh Duong, Vietnam"),
+                dataset.ranking(entity="Coral Gables", evidence="Coral Gables, Florida, USA")
+                | {"country": "US"},
+            ],
+            indicators=[],
+            extractor_version="1",
+            run_id=run_id,
+        )
     return facts
 
 
@@ -118,8 +153,9 @@ def test_upsert_document_reports_new_then_unchanged_then_changed_text(engine: En
     load_everything(engine, run_id="run-1")
     with session_scope(engine) as session:
         again = upsert_document(session, dataset.document(1), run_id="run-2")
-        edited = upsert_document(session, dataset.document(1) | {"text": "Vốn FDI năm 2023 đạt 2,2 tỷ USD."},
-                                 run_id="run-2")
+        edited = upsert_document(
+            session, dataset.document(1) | {"text": "Vốn FDI năm 2023 đạt 2,2 tỷ USD."}, run_id="run-2"
+        )
     assert (again.changed, edited.changed, again.id == edited.id) == (False, True, True)
 
 
@@ -133,11 +169,14 @@ def test_natural_key_rejects_a_duplicate_entity(engine: Engine) -> None:
 def test_natural_key_rejects_a_duplicate_ranking_mention(engine: Engine) -> None:
     load_everything(engine, run_id="run-1")
     with pytest.raises(IntegrityError), engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO ranking_mention (document_id, entity_id, program_code, year, year_key, status, rank, "
-            "rank_key, out_of, year_inferred, evidence, start, \"end\", extractor_version, created_at, updated_at) "
-            "SELECT document_id, entity_id, program_code, year, year_key, status, rank, rank_key, out_of, "
-            "year_inferred, evidence, start, \"end\", extractor_version, created_at, updated_at FROM ranking_mention"))
+        connection.execute(
+            text(
+                "INSERT INTO ranking_mention (document_id, entity_id, program_code, year, year_key, status, rank, "
+                'rank_key, out_of, year_inferred, evidence, start, "end", extractor_version, created_at, updated_at) '
+                "SELECT document_id, entity_id, program_code, year, year_key, status, rank, rank_key, out_of, "
+                'year_inferred, evidence, start, "end", extractor_version, created_at, updated_at FROM ranking_mention'
+            )
+        )
 
 
 def test_status_outside_the_vocabulary_is_rejected(engine: Engine) -> None:
@@ -152,7 +191,9 @@ def test_new_ranking_facts_are_reported_once(engine: Engine) -> None:
     assert (first, second) == (
         [
             RankingFact(entity="Binh Duong", country="VN", program="icf_top7", year=2023, status="candidate"),
-            RankingFact(entity="Coral Gables", country="US", program="icf_top7", year=2023, status="candidate"),
+            RankingFact(
+                entity="Coral Gables", country="US", program="icf_top7", year=2023, status="candidate"
+            ),
         ],
         [],
     )
@@ -162,13 +203,22 @@ def test_reextraction_drops_records_the_new_rules_no_longer_yield(engine: Engine
     load_everything(engine, run_id="run-1")
     with session_scope(engine) as session:
         doc_id = upsert_document(session, dataset.document(0), run_id="run-2").id
-        replace_extraction(session, document_id=doc_id, rankings=[dataset.ranking(status="achieved")],
-                           indicators=[], extractor_version="2", run_id="run-2")
+        replace_extraction(
+            session,
+            document_id=doc_id,
+            rankings=[dataset.ranking(status="achieved")],
+            indicators=[],
+            extractor_version="2",
+            run_id="run-2",
+        )
     with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT status, extractor_version FROM ranking_mention WHERE document_id = :d"), {"d": doc_id}).all()
-        values = connection.execute(text(
-            "SELECT count(*) FROM indicator_value WHERE document_id = :d"), {"d": doc_id}).scalar()
+        rows = connection.execute(
+            text("SELECT status, extractor_version FROM ranking_mention WHERE document_id = :d"),
+            {"d": doc_id},
+        ).all()
+        values = connection.execute(
+            text("SELECT count(*) FROM indicator_value WHERE document_id = :d"), {"d": doc_id}
+        ).scalar()
     assert ([tuple(r) for r in rows], values) == ([("achieved", "2")], 0)
 
 
@@ -184,10 +234,22 @@ def test_timestamps_read_back_timezone_aware_in_utc(engine: Engine) -> None:
 def test_raw_page_round_trips_compressed(engine: Engine) -> None:
     body = "<html><body>Bình Dương</body></html>".encode() * 100
     with session_scope(engine) as session:
-        digest = store_raw_page(session, url="https://vov.vn/a.vov", body=body, content_type="text/html",
-                                encoding="utf-8", run_id="run-1")
-        store_raw_page(session, url="https://vov.vn/a.vov", body=body, content_type="text/html",
-                       encoding="utf-8", run_id="run-2")
+        digest = store_raw_page(
+            session,
+            url="https://vov.vn/a.vov",
+            body=body,
+            content_type="text/html",
+            encoding="utf-8",
+            run_id="run-1",
+        )
+        store_raw_page(
+            session,
+            url="https://vov.vn/a.vov",
+            body=body,
+            content_type="text/html",
+            encoding="utf-8",
+            run_id="run-2",
+        )
     with session_scope(engine) as session:
         assert load_raw_page(session, digest) == body
     with engine.connect() as connection:
@@ -202,8 +264,10 @@ def view(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
 
 def test_v_rankings_groups_mentions_per_entity_program_year_status(engine: Engine) -> None:
     load_everything(engine, run_id="run-1")
-    rows = view(engine, "SELECT entity, program, year, status, documents, official, sources FROM v_rankings "
-                        "ORDER BY entity")
+    rows = view(
+        engine,
+        "SELECT entity, program, year, status, documents, official, sources FROM v_rankings ORDER BY entity",
+    )
     assert [(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows] == [
         ("Binh Duong", "icf_top7", 2023, "candidate", 2, True, "icf,vov"),
         ("Coral Gables", "icf_top7", 2023, "candidate", 1, True, "icf"),
@@ -222,8 +286,11 @@ def test_v_ranking_evidence_ties_each_mention_to_its_sentence(engine: Engine) ->
 
 def test_v_indicator_values_lists_every_figure(engine: Engine) -> None:
     load_everything(engine, run_id="run-1")
-    rows = view(engine, "SELECT entity, indicator, period, value, unit, status, source FROM v_indicator_values "
-                        "ORDER BY value")
+    rows = view(
+        engine,
+        "SELECT entity, indicator, period, value, unit, status, source FROM v_indicator_values "
+        "ORDER BY value",
+    )
     assert rows == [
         ("Binh Duong", "fdi_registered", "2023", 1.5e9, "USD", "actual", "vov"),
         ("Binh Duong", "fdi_registered", "2023", 2.1e9, "USD", "estimate", "vov"),
@@ -233,14 +300,30 @@ def test_v_indicator_values_lists_every_figure(engine: Engine) -> None:
 def test_v_indicator_latest_keeps_the_most_recent_document_per_status(engine: Engine) -> None:
     load_everything(engine, run_id="run-1")
     with session_scope(engine) as session:
-        later = dataset.document(1) | {"url": "https://vov.vn/kinh-te/fdi-2023-final.vov",
-                                       "published_at": datetime(2024, 1, 5, tzinfo=UTC)}
+        later = dataset.document(1) | {
+            "url": "https://vov.vn/kinh-te/fdi-2023-final.vov",
+            "published_at": datetime(2024, 1, 5, tzinfo=UTC),
+        }
         doc_id = upsert_document(session, later, run_id="run-1").id
-        replace_extraction(session, document_id=doc_id, rankings=[],
-                           indicators=[dataset.indicator(value=1.9e9)], extractor_version="1", run_id="run-1")
-    rows = view(engine, "SELECT entity, indicator, period, value, status, url FROM v_indicator_latest "
-                        "ORDER BY status")
+        replace_extraction(
+            session,
+            document_id=doc_id,
+            rankings=[],
+            indicators=[dataset.indicator(value=1.9e9)],
+            extractor_version="1",
+            run_id="run-1",
+        )
+    rows = view(
+        engine, "SELECT entity, indicator, period, value, status, url FROM v_indicator_latest ORDER BY status"
+    )
     assert rows == [
-        ("Binh Duong", "fdi_registered", "2023", 1.9e9, "actual", "https://vov.vn/kinh-te/fdi-2023-final.vov"),
+        (
+            "Binh Duong",
+            "fdi_registered",
+            "2023",
+            1.9e9,
+            "actual",
+            "https://vov.vn/kinh-te/fdi-2023-final.vov",
+        ),
         ("Binh Duong", "fdi_registered", "2023", 2.1e9, "estimate", "https://vov.vn/kinh-te/fdi-2023.vov"),
     ]
