@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -91,6 +92,108 @@ def query_indicators(
 
     rows = query.indicators(_engine(), entity=entity, indicator=indicator, period=period, latest=latest)
     emit(rows, columns=query.INDICATOR_COLUMNS, fmt=fmt, title="Indicator values")
+
+
+SourcesOption = Annotated[
+    list[str] | None,
+    typer.Option("--source", "-s", help="Source code (repeatable); default all. See `chiso sources`."),
+]
+
+
+def _day(value: str | None, *, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from exc
+
+
+@app.command("run")
+def run(
+    sources: SourcesOption = None,
+    since: Annotated[
+        str | None, typer.Option(help="First publication day (YYYY-MM-DD); default 3 days ago.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Last publication day (YYYY-MM-DD); default today.")
+    ] = None,
+    extract: Annotated[bool, typer.Option("--extract/--no-extract", help="Extract inline.")] = True,
+) -> None:
+    """Ingest once, live: discover, fetch, store and extract what the sources published recently."""
+    from flows.ingest import ingest
+
+    totals = ingest(
+        sources=sources, since=_day(since, name="--since"), until=_day(until, name="--until"), extract=extract
+    )
+    typer.echo(f"ingest: {totals}")
+
+
+@app.command("backfill")
+def backfill(
+    since: Annotated[str, typer.Option(help="First publication day (YYYY-MM-DD).")],
+    until: Annotated[
+        str | None, typer.Option(help="Last publication day (YYYY-MM-DD); default today.")
+    ] = None,
+    sources: SourcesOption = None,
+    chunk: Annotated[str, typer.Option(help="month or week: the unit done and resumed at once.")] = "month",
+    redo: Annotated[bool, typer.Option("--redo", help="Redo chunks an earlier backfill finished.")] = False,
+) -> None:
+    """Fetch a date range through the sources' sitemaps, chunk by chunk; resumes where a crashed one stopped."""
+    if chunk not in ("month", "week"):
+        raise typer.BadParameter(f"{chunk!r} is not month or week", param_hint="--chunk")
+    from rich.progress import Progress
+
+    from flows import backfill as backfill_module
+
+    with Progress() as bar:
+        task_id = bar.add_task("backfill", total=None)
+
+        def advance(done: int, total: int, label: str) -> None:
+            bar.update(task_id, completed=done, total=total, description=f"backfill {label}")
+
+        backfill_module.progress_hook = advance
+        try:
+            totals = backfill_module.backfill(
+                since=_day(since, name="--since"),
+                until=_day(until, name="--until"),
+                sources=sources,
+                chunk=chunk,
+                redo=redo,  # type: ignore[arg-type]
+            )
+        finally:
+            backfill_module.progress_hook = None
+    typer.echo(f"backfill: {totals}")
+
+
+@app.command("sync-icf")
+def sync_icf(
+    years: Annotated[
+        list[int] | None, typer.Option("--year", help="Award year (repeatable); default all.")
+    ] = None,
+) -> None:
+    """Read the ICF's Smart21, Top7 and Intelligent Community of the Year pages: the official rankings."""
+    from flows.sync_icf import sync_icf as sync
+
+    typer.echo(f"sync-icf: {sync(years=years)}")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Run the whole pipeline against the bundled sample web (offline) into data/demo.db and show the rankings."""
+    from flows.demo import run_demo
+    from models import query
+    from models.db import get_engine
+
+    url = run_demo()
+    rows = query.rankings(get_engine(url))
+    emit(
+        rows, columns=query.RANKING_COLUMNS, fmt=OutputFormat.table, title="Rankings found in the sample web"
+    )
+    typer.echo(
+        "\nNext: CHISO_DATABASE_URL=" + url + " chiso query indicators   |   "
+        "sqlite3 data/demo.db 'SELECT * FROM v_ranking_evidence'   |   README.md: the views and example queries"
+    )
 
 
 def _one_line(exc: BaseException) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+SUMMARY_COLUMNS = ("entity", "program", "year", "status", "best_rank", "documents", "official", "sources")
 RANKING_COLUMNS = (
     "entity",
     "entity_local",
@@ -69,7 +71,15 @@ def rankings(
     )
     with engine.connect() as connection:
         rows = connection.execute(text(sql), params).mappings().all()
-    return [{**row, "official": bool(row["official"])} for row in rows]
+    return [
+        {
+            **row,
+            "official": bool(row["official"]),
+            "first_seen": _utc(row["first_seen"]),
+            "last_seen": _utc(row["last_seen"]),
+        }
+        for row in rows
+    ]
 
 
 def indicators(
@@ -88,4 +98,13 @@ def indicators(
         "ORDER BY entity, indicator, period DESC, published_at DESC"
     )
     with engine.connect() as connection:
-        return [dict(row) for row in connection.execute(text(sql), params).mappings().all()]
+        rows = connection.execute(text(sql), params).mappings().all()
+    return [{**row, "published_at": _utc(row["published_at"])} for row in rows]
+
+
+def _utc(value: Any) -> datetime | None:
+    # SQLite hands back timestamps from views as text (UTC by construction); PostgreSQL as datetimes.
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -15,6 +15,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, SQLModel
 
 from models.tables import (
+    BackfillChunk,
     Document,
     Entity,
     EntityAlias,
@@ -41,6 +42,7 @@ NATURAL_KEYS: dict[type[SQLModel], tuple[str, ...]] = {
     IndicatorValue: ("document_id", "entity_id", "indicator_code", "period_key", "value"),
     FetchState: ("url",),
     HostState: ("host",),
+    BackfillChunk: ("source_code", "chunk"),
 }
 
 # Bookkeeping columns: they change when a row is written but never make a row "changed".

@@ -257,3 +257,14 @@ class HostState(SQLModel, table=True):
     next_allowed_at: datetime | None = _ts()
     crawl_delay: float | None = Field(default=None, ge=0)
     updated_at: datetime = _ts(default_now=True)
+
+
+# One finished slice of a backfill (a source × a month), so a resumed backfill skips it.
+class BackfillChunk(SQLModel, table=True):
+    __tablename__ = "backfill_chunk"
+
+    source_code: str = Field(primary_key=True, max_length=64)
+    chunk: str = Field(primary_key=True, max_length=32)
+    finished_at: datetime = _ts(default_now=True)
+    documents: int = Field(default=0, ge=0)
+    run_id: str | None = Field(default=None, max_length=64)

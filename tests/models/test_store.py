@@ -37,6 +37,7 @@ TABLES = {
     "run",
     "fetch_state",
     "host_state",
+    "backfill_chunk",
 }
 VIEWS = {"v_rankings", "v_ranking_evidence", "v_indicator_values", "v_indicator_latest"}
 

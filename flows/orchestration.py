@@ -1,0 +1,78 @@
+"""What flows need from Prefect, in a form that also works with the decorators removed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+MAX_WORKERS = 4
+
+
+def each(fn: Callable[..., T], items: Iterable[Any], /, **constants: Any) -> list[T | BaseException]:
+    """fn(item, **constants) for every item, concurrently; a failure is returned in place, not raised.
+
+    A Prefect task is mapped (bounded by the flow's task runner); a plain function runs in a bounded pool.
+    """
+    items = list(items)
+    if hasattr(fn, "map"):
+        from prefect import unmapped
+
+        futures = fn.map(items, **{k: unmapped(v) for k, v in constants.items()})
+        return [_outcome(f.result, raise_on_failure=True) for f in futures]
+    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
+        futures = [pool.submit(fn, item, **constants) for item in items]
+        return [_outcome(f.result) for f in futures]
+
+
+def _outcome(result: Callable[..., T], **kwargs: Any) -> T | BaseException:
+    try:
+        return result(**kwargs)
+    except Exception as exc:
+        return exc
+
+
+def flow_run_id() -> str | None:
+    """The current Prefect flow run's id, or None outside a flow run."""
+    from prefect.runtime import flow_run
+
+    value = flow_run.id
+    return str(value) if value else None
+
+
+def in_flow_run() -> bool:
+    """Whether a Prefect flow run is active (artifacts and events have somewhere to go)."""
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def publish_markdown(markdown: str, *, key: str, description: str) -> None:
+    """Leave the run's summary as a Prefect markdown artifact (logged when there is no flow run)."""
+    if not in_flow_run():
+        logger.info("%s", markdown)
+        return
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(markdown=markdown, key=key, description=description)
+
+
+class Progress:
+    """A Prefect progress artifact for long runs (a no-op outside a flow run)."""
+
+    def __init__(self, *, description: str) -> None:
+        self.artifact_id: Any = None
+        if in_flow_run():
+            from prefect.artifacts import create_progress_artifact
+
+            self.artifact_id = create_progress_artifact(progress=0.0, description=description)
+
+    def update(self, percent: float) -> None:
+        if self.artifact_id is not None:
+            from prefect.artifacts import update_progress_artifact
+
+            update_progress_artifact(artifact_id=self.artifact_id, progress=min(100.0, max(0.0, percent)))
