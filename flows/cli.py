@@ -196,6 +196,84 @@ def demo() -> None:
     )
 
 
+@app.command("extract")
+def extract(
+    path: Annotated[
+        str | None, typer.Argument(help="HTML page or plain-text file to read; '-' reads standard input.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="Output: json (one object) or table.")] = "json",
+    url: Annotated[str | None, typer.Option("--url", help="URL the page came from (reported as is).")] = None,
+    published: Annotated[
+        str | None, typer.Option("--published", help="Publication date YYYY-MM-DD (resolves 'this year').")
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language: vi, en or fr (else detected).")
+    ] = None,
+    reextract: Annotated[
+        bool,
+        typer.Option(
+            "--reextract", help="Instead of PATH: extract stored documents again where the rules changed."
+        ),
+    ] = False,
+    all_documents: Annotated[
+        bool,
+        typer.Option("--all", help="With --reextract: every stored document, not only those on older rules."),
+    ] = False,
+) -> None:
+    """Extract rankings and indicators from a page or text (PATH), or re-extract stored documents."""
+    if reextract:
+        if path is not None:
+            raise typer.BadParameter("give either PATH or --reextract, not both", param_hint="PATH")
+        typer.echo(_reextract(everything=all_documents))
+        return
+    if path is None:
+        raise typer.BadParameter("missing PATH (a file, or '-' for standard input)", param_hint="PATH")
+    from flows.cli_extract import extract_command
+
+    extract_command(path, format=fmt, url=url, published=published, lang=lang)
+
+
+def _reextract(*, everything: bool) -> str:
+    from rich.progress import track
+
+    from extractors import EXTRACTOR_VERSION
+    from flows.extraction import extract_document, pending_documents
+
+    engine = _engine()
+    ids = pending_documents(engine, reextract=everything)
+    rankings = indicators = new = 0
+    for document_id in track(
+        ids, description="re-extracting", transient=True, disable=not sys.stderr.isatty()
+    ):
+        result = extract_document(engine, document_id, run_id=f"reextract-{EXTRACTOR_VERSION}")
+        rankings, indicators, new = (
+            rankings + result.rankings,
+            indicators + result.indicators,
+            new + len(result.new_rankings),
+        )
+    return (
+        f"re-extracted {len(ids)} documents with rules {EXTRACTOR_VERSION}: "
+        f"{rankings} rankings, {indicators} indicators, {new} new ranking facts"
+    )
+
+
+def _register_commands() -> None:
+    # These modules import nothing heavy at load time; Prefect is imported inside the commands that need it.
+    from flows.automations import automations_install_command
+    from flows.cli_scrapers import fetch_command, sources_command
+    from flows.deploy import serve_command
+
+    app.command("sources")(sources_command)
+    app.command("fetch")(fetch_command)
+    app.command("serve")(serve_command)
+    automations_app = typer.Typer(help="Prefect automations.", no_args_is_help=True, rich_markup_mode=None)
+    automations_app.command("install")(automations_install_command)
+    app.add_typer(automations_app, name="automations")
+
+
+_register_commands()
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else exc.__class__.__name__

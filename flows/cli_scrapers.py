@@ -1,0 +1,76 @@
+"""`chiso sources` and `chiso fetch URL`: the registry as a table, and one polite fetch stored in the database."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from flows.errors import ChisoError
+
+if TYPE_CHECKING:
+    from scrapers.registry import Registry
+
+SourcesFileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sources", help="Sources file (default: CHISO_SOURCES, else the shipped scrapers/sources.yaml)."
+    ),
+]
+
+
+def _registry(sources: str | None) -> Registry:
+    from scrapers.registry import RegistryError, load_registry
+
+    try:
+        return load_registry(sources)
+    except RegistryError as exc:
+        raise ChisoError(str(exc)) from None
+
+
+def sources_command(sources: SourcesFileOption = None) -> None:
+    """List the configured sources: code, name, language, base URL and how many feeds, sitemaps, listings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    registry = _registry(sources)
+    table = Table(title=f"Sources ({registry.path})")
+    for column in ("code", "name", "lang", "base URL", "feeds", "sitemaps", "listings"):
+        table.add_column(column, justify="right" if column in ("feeds", "sitemaps", "listings") else "left")
+    for source in registry.sources:
+        table.add_row(
+            source.code,
+            source.name,
+            source.lang,
+            source.base_url,
+            str(len(source.feeds)),
+            str(len(source.sitemaps)),
+            str(len(source.listings)),
+        )
+    Console(width=160).print(table)
+
+
+def fetch_command(
+    url: Annotated[str, typer.Argument(help="Page URL on a declared source's host.")],
+    sources: SourcesFileOption = None,
+) -> None:
+    """Fetch one page politely (robots.txt, delays, retries, limits), store it, and print the outcome.
+
+    The database is CHISO_DATABASE_URL (default data/chiso.db); the host's delay is kept across calls.
+    """
+    from flows.database import current_engine
+    from flows.pipeline import host_map_from_env
+    from scrapers.crawl import fetch_and_store, make_client
+    from scrapers.politeness import DbPoliteness
+
+    registry = _registry(sources)
+    source = registry.source_for_url(url)
+    if source is None:
+        raise ChisoError(f"no source declares the host of {url}; see `chiso sources`")
+    engine = current_engine()
+    with make_client(registry, host_map=host_map_from_env(), politeness=DbPoliteness(engine)) as client:
+        outcome = fetch_and_store(url, source=source, client=client, engine=engine, run_id="cli-fetch")
+    if outcome.status == "failed":
+        raise ChisoError(f"fetch failed: {url}: {outcome.reason}")
+    document = f" -> document {outcome.document_id}" if outcome.document_id is not None else ""
+    typer.echo(f"{outcome.status}: {url}{document} ({outcome.reason})")

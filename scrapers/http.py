@@ -1,0 +1,591 @@
+"""The polite HTTP client, the only module that touches the network: robots, delays, retries, limits, encodings."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+from protego import Protego
+
+from scrapers.encoding import decode_body, is_textual
+from scrapers.politeness import MemoryPoliteness, PolitenessStore
+from scrapers.registry import DEFAULT_DELAY_SECONDS, DEFAULT_USER_AGENT, Registry
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/rss+xml;q=0.9,*/*;q=0.8"
+ROBOTS_MAX_BYTES = 512 * 1024
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+DNS_TTL = 300.0
+
+FetchKind = Literal[
+    "ok",  # a 2xx body
+    "not_modified",  # 304 on a conditional GET
+    "http_error",  # a non-2xx status, after retries where retryable
+    "network",  # timeout, reset, truncated body, DNS failure, after retries
+    "robots",  # robots.txt disallows the URL (or robots.txt is unavailable: 5xx)
+    "refused",  # not http(s), host not declared, private address
+    "too_large",  # body over the size cap
+    "redirect",  # too many redirects or a loop
+    "retry_later",  # Retry-After or the host's delay is beyond the cap: try again at retry_at
+]
+
+Resolver = Callable[[str], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Everything one fetch produced; never None and never an exception for network problems.
+
+    `ok` means a 2xx body is here; `not_modified` means a 304 answered the conditional GET; anything else
+    is a failure described by `kind` and the one-line `reason`. `status` is 0 when no response arrived.
+    """
+
+    url: str
+    final_url: str
+    status: int
+    reason: str
+    ok: bool
+    not_modified: bool
+    body: bytes
+    text: str | None
+    encoding: str | None
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    fetched_at: datetime
+    attempts: int
+    elapsed: float
+    kind: FetchKind = "ok"
+    retry_at: datetime | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Neither a body nor a 304."""
+        return not (self.ok or self.not_modified)
+
+
+@dataclass(frozen=True)
+class _Robots:
+    parser: Protego | None
+    disallow_all: bool
+    expires: float
+    reason: str
+
+
+@dataclass
+class _Exchange:
+    """One request/response to one URL (no redirects followed)."""
+
+    url: str
+    status: int = 0
+    headers: Mapping[str, str] | None = None
+    body: bytes = b""
+    kind: FetchKind = "ok"
+    reason: str = ""
+    retryable: bool = False
+    retry_after: float | None = None
+
+
+def default_resolver(host: str) -> list[str]:
+    """The IP addresses a host name resolves to."""
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def is_public_address(address: str) -> bool:
+    """False for private, loopback, link-local, multicast, reserved and unspecified addresses."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+def env_allows_private_hosts() -> bool:
+    """CHISO_ALLOW_PRIVATE_HOSTS=1 (tests and the demo talk to 127.0.0.1)."""
+    return os.environ.get("CHISO_ALLOW_PRIVATE_HOSTS", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None if absent/invalid."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# --- the client ----------------------------------------------------------------------------------
+
+
+class HttpClient:
+    """A polite, bounded HTTP client for the declared sources' hosts.
+
+    `clock` returns epoch seconds (politeness is persisted across processes), `sleep` waits, and `now` is the
+    wall-clock datetime for HTTP dates (defaults to `clock` as a UTC datetime). `host_map` sends a real host
+    to "127.0.0.1:PORT" over plain http, keeping the real Host header and per-host politeness.
+    """
+
+    def __init__(
+        self,
+        *,
+        allowed_hosts: Iterable[str],
+        user_agent: str | None = None,
+        host_delays: Mapping[str, float] | None = None,
+        default_delay: float = DEFAULT_DELAY_SECONDS,
+        allow_private_hosts: bool = False,
+        host_map: Mapping[str, str] | None = None,
+        politeness: PolitenessStore | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+        resolver: Resolver = default_resolver,
+        session: requests.Session | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_redirects: int = 5,
+        max_attempts: int = 4,
+        backoff_base: float = 2.0,
+        backoff_max: float = 120.0,
+        retry_after_cap: float = 300.0,
+        robots_ttl: float = 24 * 3600.0,
+        robots_error_ttl: float = 900.0,
+    ) -> None:
+        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
+        self.user_agent = user_agent or os.environ.get("CHISO_USER_AGENT", "").strip() or DEFAULT_USER_AGENT
+        self.host_delays = {h.lower(): float(d) for h, d in (host_delays or {}).items()}
+        self.default_delay = default_delay
+        self.allow_private_hosts = allow_private_hosts or env_allows_private_hosts()
+        self.host_map = {h.lower(): target for h, target in (host_map or {}).items()}
+        self.politeness: PolitenessStore = politeness or MemoryPoliteness()
+        self._clock = clock
+        self._sleep = sleep
+        self._now = now or (lambda: datetime.fromtimestamp(self._clock(), UTC))
+        self._rng = rng or random.Random()
+        self._resolver = resolver
+        self._session = session or requests.Session()
+        self._owns_session = session is None
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.retry_after_cap = retry_after_cap
+        self.robots_ttl = robots_ttl
+        self.robots_error_ttl = robots_error_ttl
+        self._robots: dict[str, _Robots] = {}
+        self._dns: dict[str, tuple[float, list[str]]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @classmethod
+    def from_registry(
+        cls,
+        registry: Registry,
+        *,
+        host_map: Mapping[str, str] | None = None,
+        politeness: PolitenessStore | None = None,
+        **options: Any,
+    ) -> HttpClient:
+        """A client allowed on the registry's hosts, with its delays, User-Agent and private-host setting.
+
+        `options` override any constructor argument (clock, sleep, allow_private_hosts, timeouts...).
+        """
+        settings: dict[str, Any] = {
+            "allowed_hosts": registry.hosts(),
+            "user_agent": registry.user_agent,
+            "host_delays": registry.host_delays(),
+            "allow_private_hosts": registry.allow_private_hosts,
+            "host_map": host_map,
+            "politeness": politeness,
+        }
+        settings.update(options)
+        return cls(**settings)
+
+    def close(self) -> None:
+        """Close the underlying session if the client created it."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- public -----------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The client's wall-clock time (the injected clock in tests)."""
+        return self._now()
+
+    def delay_for(self, host: str) -> float:
+        """Seconds between two requests to the host: its configured delay or robots Crawl-delay, the larger."""
+        host = host.lower()
+        delay = self.host_delays.get(host, self.default_delay)
+        robots = self._robots.get(host)
+        if robots is not None and robots.parser is not None:
+            crawl_delay = robots.parser.crawl_delay(self.user_agent)
+            if crawl_delay:
+                delay = max(delay, float(crawl_delay))
+        return delay
+
+    def robots_allows(self, url: str) -> tuple[bool, str]:
+        """Whether robots.txt lets us fetch the URL, and why not (fetching robots.txt when not cached)."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        robots = self._robots_for(host, scheme=parts.scheme)
+        if robots.disallow_all:
+            return False, robots.reason
+        if robots.parser is not None and not robots.parser.can_fetch(url, self.user_agent):
+            return False, f"disallowed by robots.txt of {host}"
+        return True, ""
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = DEFAULT_ACCEPT,
+    ) -> FetchResult:
+        """GET the URL politely; conditional when validators are given. Never raises for network problems."""
+        started = time.perf_counter()
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        attempts = 0
+        final_url = url
+        exchange = _Exchange(url=url)
+        retry_at: datetime | None = None
+        while attempts < self.max_attempts:
+            attempts += 1
+            exchange, final_url = self._follow(url, headers, max_bytes=self.max_bytes, check_robots=True)
+            if not exchange.retryable:
+                break
+            host = (urlsplit(final_url).hostname or "").lower()
+            if exchange.retry_after is not None:
+                if exchange.retry_after > self.retry_after_cap:
+                    self._defer(host, exchange.retry_after)
+                    retry_at = self._now_after(exchange.retry_after)
+                    exchange.kind = "retry_later"
+                    exchange.reason = (
+                        f"{exchange.reason}; Retry-After {exchange.retry_after:.0f}s exceeds the "
+                        f"{self.retry_after_cap:.0f}s cap, not before {retry_at.isoformat(timespec='seconds')}"
+                    )
+                    break
+                wait = exchange.retry_after
+            else:
+                wait = self.backoff_wait(attempts)
+            if attempts < self.max_attempts:
+                self._defer(host, wait)
+        return self._result(
+            url,
+            final_url,
+            exchange,
+            attempts=attempts,
+            elapsed=time.perf_counter() - started,
+            retry_at=retry_at,
+        )
+
+    def backoff_wait(self, attempt: int) -> float:
+        """The wait after failed attempt n (1-based): base * 2**(n-1), capped, with equal jitter in [w/2, w]."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _now_after(self, seconds: float) -> datetime:
+        return datetime.fromtimestamp(self._clock() + seconds, UTC)
+
+    def _lock(self, table: dict[str, threading.Lock], host: str) -> threading.Lock:
+        with self._locks_guard:
+            lock = table.get(host)
+            if lock is None:
+                lock = table[host] = threading.Lock()
+            return lock
+
+    def _defer(self, host: str, seconds: float) -> None:
+        """Push the host's next allowed time to at least now + seconds."""
+        target = self._clock() + seconds
+        current = self.politeness.next_allowed(host)
+        if current is None or current < target:
+            robots = self._robots.get(host)
+            crawl_delay = robots.parser.crawl_delay(self.user_agent) if robots and robots.parser else None
+            self.politeness.record(host, next_allowed=target, crawl_delay=crawl_delay)
+
+    def _check_target(self, url: str) -> str | None:
+        """Why the URL may not be requested at all, or None."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return f"refused {parts.scheme or 'scheme-less'} URL {url}: only http and https"
+        host = (parts.hostname or "").lower()
+        if not host:
+            return f"refused URL without a host: {url}"
+        if host not in self.allowed_hosts:
+            return f"refused host {host}: not among the declared sources' hosts"
+        if self.allow_private_hosts:
+            return None
+        target_host = self.host_map[host].rsplit(":", 1)[0] if host in self.host_map else host
+        try:
+            addresses = self._resolve(target_host)
+        except (OSError, UnicodeError) as exc:
+            return f"cannot resolve {host}: {exc}"
+        if not addresses:
+            return f"cannot resolve {host}: no address"
+        for address in addresses:
+            try:
+                public = is_public_address(address)
+            except ValueError:
+                public = False
+            if not public:
+                return (
+                    f"refused host {host}: resolves to non-public address {address} "
+                    "(set CHISO_ALLOW_PRIVATE_HOSTS=1 or allow_private_hosts: true to allow)"
+                )
+        return None
+
+    def _resolve(self, host: str) -> Sequence[str]:
+        now = self._clock()
+        cached = self._dns.get(host)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        addresses = list(self._resolver(host))
+        self._dns[host] = (now + DNS_TTL, addresses)
+        return addresses
+
+    def _route(self, url: str) -> tuple[str, dict[str, str]]:
+        """The URL actually requested and the extra headers, after the host map."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        target = self.host_map.get(host)
+        if target is None:
+            return url, {}
+        return urlunsplit(("http", target, parts.path or "/", parts.query, "")), {"Host": host}
+
+    def _follow(
+        self, url: str, headers: Mapping[str, str], *, max_bytes: int, check_robots: bool
+    ) -> tuple[_Exchange, str]:
+        """Request the URL and follow up to max_redirects redirects, checking every hop."""
+        seen: set[str] = set()
+        current = url
+        for hop in range(self.max_redirects + 1):
+            refusal = self._check_target(current)
+            if refusal:
+                return _Exchange(url=current, kind="refused", reason=refusal), current
+            if check_robots:
+                allowed, why = self.robots_allows(current)
+                if not allowed:
+                    return _Exchange(url=current, kind="robots", reason=f"{why}: {current}"), current
+            seen.add(current)
+            exchange = self._exchange(current, headers, max_bytes=max_bytes)
+            if exchange.status not in REDIRECT_STATUSES:
+                return exchange, current
+            location = (exchange.headers or {}).get("Location")
+            if not location:
+                exchange.kind = "http_error"
+                exchange.reason = f"HTTP {exchange.status} redirect without a Location header"
+                return exchange, current
+            following = urljoin(current, location.strip())
+            following = urlunsplit(urlsplit(following)._replace(fragment=""))
+            if following in seen:
+                exchange.kind = "redirect"
+                exchange.reason = f"redirect loop at {following} after {hop + 1} redirects"
+                return exchange, current
+            current = following
+        return (
+            _Exchange(
+                url=current,
+                status=exchange.status,
+                kind="redirect",
+                reason=f"more than {self.max_redirects} redirects (last to {current})",
+            ),
+            current,
+        )
+
+    def _exchange(self, url: str, headers: Mapping[str, str], *, max_bytes: int) -> _Exchange:
+        """One polite request: wait for the host's turn, send, stream the body under the cap."""
+        host = (urlsplit(url).hostname or "").lower()
+        target, extra = self._route(url)
+        request_headers = {"User-Agent": self.user_agent, **headers, **extra}
+        with self._lock(self._locks, host):
+            next_allowed = self.politeness.next_allowed(host)
+            wait = 0.0 if next_allowed is None else next_allowed - self._clock()
+            if wait > self.retry_after_cap:
+                at = datetime.fromtimestamp(next_allowed or 0.0, UTC)
+                return _Exchange(
+                    url=url,
+                    kind="retry_later",
+                    reason=f"{host} asked us to wait until {at.isoformat(timespec='seconds')}",
+                )
+            if wait > 0:
+                self._sleep(wait)
+            try:
+                return self._send(url, target, request_headers, max_bytes=max_bytes)
+            finally:
+                self._defer(host, self.delay_for(host))
+
+    def _send(self, url: str, target: str, headers: Mapping[str, str], *, max_bytes: int) -> _Exchange:
+        try:
+            response = self._session.get(
+                target, headers=dict(headers), stream=True, allow_redirects=False, timeout=self.timeout
+            )
+        except requests.exceptions.Timeout as exc:
+            return _Exchange(url=url, kind="network", retryable=True, reason=f"timeout: {_short(exc)}")
+        except requests.exceptions.ConnectionError as exc:
+            return _Exchange(
+                url=url, kind="network", retryable=True, reason=f"connection failed: {_short(exc)}"
+            )
+        except requests.exceptions.RequestException as exc:
+            return _Exchange(url=url, kind="network", reason=f"request failed: {_short(exc)}")
+        with response:
+            exchange = _Exchange(url=url, status=response.status_code, headers=response.headers)
+            status = response.status_code
+            if status in REDIRECT_STATUSES or status == 304:
+                return exchange
+            if status in RETRYABLE_STATUSES:
+                exchange.kind = "http_error"
+                exchange.retryable = True
+                exchange.reason = f"HTTP {status} {response.reason or ''}".strip()
+                exchange.retry_after = parse_retry_after(response.headers.get("Retry-After"), now=self._now())
+                return exchange
+            if not 200 <= status < 300:
+                exchange.kind = "http_error"
+                exchange.reason = f"HTTP {status} {response.reason or ''}".strip()
+                return exchange
+            declared = response.headers.get("Content-Length", "").strip()
+            if declared.isdigit() and int(declared) > max_bytes:
+                exchange.kind = "too_large"
+                exchange.reason = f"Content-Length {declared} exceeds the {max_bytes}-byte cap"
+                return exchange
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                for chunk in response.iter_content(chunk_size=16384):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        exchange.kind = "too_large"
+                        exchange.reason = f"body exceeds the {max_bytes}-byte cap"
+                        return exchange
+                    chunks.append(chunk)
+            except requests.exceptions.Timeout as exc:
+                exchange.kind, exchange.retryable = "network", True
+                exchange.reason = f"timeout while reading the body: {_short(exc)}"
+                return exchange
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
+                exchange.kind, exchange.retryable = "network", True
+                exchange.reason = f"truncated body or reset connection: {_short(exc)}"
+                return exchange
+            except requests.exceptions.ContentDecodingError as exc:
+                exchange.kind, exchange.retryable = "network", True
+                exchange.reason = f"corrupt compressed body: {_short(exc)}"
+                return exchange
+            exchange.body = b"".join(chunks)
+            exchange.reason = f"HTTP {status} {response.reason or ''}".strip()
+            return exchange
+
+    def _robots_for(self, host: str, *, scheme: str) -> _Robots:
+        with self._lock(self._robots_locks, host):
+            cached = self._robots.get(host)
+            if cached is not None and cached.expires > self._clock():
+                return cached
+            robots_url = f"{scheme}://{host}/robots.txt"
+            exchange, _ = self._follow(
+                robots_url, {"Accept": "text/plain,*/*;q=0.5"}, max_bytes=ROBOTS_MAX_BYTES, check_robots=False
+            )
+            now = self._clock()
+            if exchange.kind == "ok" and 200 <= exchange.status < 300:
+                text, _encoding = decode_body(exchange.body, content_type=None)
+                entry = _Robots(Protego.parse(text), False, now + self.robots_ttl, "")
+            elif exchange.kind == "too_large":
+                # Google reads the first 500 KiB of an oversized robots.txt; the rest is ignored.
+                entry = _Robots(Protego.parse(""), False, now + self.robots_ttl, "")
+            elif 400 <= exchange.status < 500 and exchange.status != 429:
+                entry = _Robots(None, False, now + self.robots_ttl, "")
+            elif exchange.kind in ("refused", "redirect"):
+                # robots.txt that redirects off-list or loops is treated as absent (RFC 9309 §2.3.1.2).
+                entry = _Robots(None, False, now + self.robots_ttl, "")
+            else:
+                why = exchange.reason or f"HTTP {exchange.status}"
+                entry = _Robots(
+                    None, True, now + self.robots_error_ttl, f"robots.txt of {host} unavailable ({why})"
+                )
+            self._robots[host] = entry
+            if entry.parser is not None and entry.parser.crawl_delay(self.user_agent):
+                self._defer(host, self.delay_for(host))
+            return entry
+
+    def _result(
+        self,
+        url: str,
+        final_url: str,
+        exchange: _Exchange,
+        *,
+        attempts: int,
+        elapsed: float,
+        retry_at: datetime | None,
+    ) -> FetchResult:
+        headers = exchange.headers or {}
+        content_type = headers.get("Content-Type")
+        ok = exchange.kind == "ok" and 200 <= exchange.status < 300
+        not_modified = exchange.kind == "ok" and exchange.status == 304
+        text: str | None = None
+        encoding: str | None = None
+        if ok and is_textual(content_type, exchange.body):
+            text, encoding = decode_body(exchange.body, content_type=content_type)
+        kind: FetchKind = exchange.kind
+        reason = exchange.reason
+        if not_modified:
+            kind, reason = "not_modified", "HTTP 304 Not Modified"
+        elif exchange.kind == "ok" and not ok:
+            kind, reason = "http_error", f"HTTP {exchange.status}"
+        if exchange.retryable and attempts > 1 and kind != "retry_later":
+            reason = f"{reason} (after {attempts} attempts)"
+        return FetchResult(
+            url=url,
+            final_url=final_url,
+            status=exchange.status,
+            reason=" ".join(reason.split()),
+            ok=ok,
+            not_modified=not_modified,
+            body=exchange.body if ok else b"",
+            text=text,
+            encoding=encoding,
+            content_type=content_type,
+            etag=headers.get("ETag"),
+            last_modified=headers.get("Last-Modified"),
+            fetched_at=self._now(),
+            attempts=attempts,
+            elapsed=elapsed,
+            kind=kind,
+            retry_at=retry_at,
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."

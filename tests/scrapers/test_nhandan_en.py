@@ -1,0 +1,62 @@
+"""Nhân Dân English (en.nhandan.vn): its sample pages parse to exact metadata and text lines; its feed lists them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from scrapers.discover import canonical_url
+from scrapers.parse import ParsedPage
+from tests.scrapers.sources import FURNITURE, ICT, feed_entries, parse_fixture
+
+CODE = "nhandan_en"
+FEED = "https://en.nhandan.vn/rss/business-1186.rss"
+ARTICLE = "https://en.nhandan.vn/binh-duong-posts-7-4-grdp-growth-in-2024-post140123.html"
+PAGES = [
+    (
+        "https://en.nhandan.vn/binh-duong-posts-7-4-grdp-growth-in-2024-post140123.html",
+        "Binh Duong posts 7.4% GRDP growth in 2024",
+        datetime(2024, 12, 27, 11, 0, tzinfo=ICT),
+        "en",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def page() -> ParsedPage:
+    return parse_fixture(CODE, ARTICLE)
+
+
+@pytest.mark.parametrize(("url", "title", "published", "lang"), PAGES)
+def test_metadata(url: str, title: str, published: datetime, lang: str) -> None:
+    parsed = parse_fixture(CODE, url)
+    assert (parsed.url, parsed.title, parsed.published_at, parsed.lang) == (url, title, published, lang)
+
+
+def test_published_keeps_the_vietnam_offset(page: ParsedPage) -> None:
+    assert page.published_at is not None and page.published_at.utcoffset() == ICT.utcoffset(None)
+
+
+def test_text_starts_with_the_title(page: ParsedPage) -> None:
+    assert page.text.splitlines()[0] == page.title
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Binh Duong's GRDP expanded by 7.4% in 2024.",
+        "Export turnover reached about 35.2 billion USD, and realised FDI stood at 2,345.6 million USD.",
+    ],
+)
+def test_key_lines_are_whole_lines_of_the_text(page: ParsedPage, line: str) -> None:
+    assert line in page.text.splitlines()
+
+
+@pytest.mark.parametrize("furniture", FURNITURE)
+def test_page_furniture_stays_out_of_the_text(page: ParsedPage, furniture: str) -> None:
+    assert furniture not in page.text
+
+
+def test_feed_lists_the_article() -> None:
+    assert canonical_url(ARTICLE) in {canonical_url(c.url) for c in feed_entries(CODE, FEED)}

@@ -1,0 +1,62 @@
+"""Thanh Niên (thanhnien.vn): its sample pages parse to exact metadata and text lines; its feed lists them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from scrapers.discover import canonical_url
+from scrapers.parse import ParsedPage
+from tests.scrapers.sources import FURNITURE, ICT, feed_entries, parse_fixture
+
+CODE = "thanhnien"
+FEED = "https://thanhnien.vn/rss/kinh-te.rss"
+ARTICLE = "https://thanhnien.vn/kinh-te-binh-duong-nam-2023-tang-truong-5-03-185231228123456789.htm"
+PAGES = [
+    (
+        "https://thanhnien.vn/kinh-te-binh-duong-nam-2023-tang-truong-5-03-185231228123456789.htm",
+        "Kinh tế Bình Dương năm 2023 tăng trưởng 5,03%",
+        datetime(2023, 12, 28, 18, 0, tzinfo=ICT),
+        "vi",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def page() -> ParsedPage:
+    return parse_fixture(CODE, ARTICLE)
+
+
+@pytest.mark.parametrize(("url", "title", "published", "lang"), PAGES)
+def test_metadata(url: str, title: str, published: datetime, lang: str) -> None:
+    parsed = parse_fixture(CODE, url)
+    assert (parsed.url, parsed.title, parsed.published_at, parsed.lang) == (url, title, published, lang)
+
+
+def test_published_keeps_the_vietnam_offset(page: ParsedPage) -> None:
+    assert page.published_at is not None and page.published_at.utcoffset() == ICT.utcoffset(None)
+
+
+def test_text_starts_with_the_title(page: ParsedPage) -> None:
+    assert page.text.splitlines()[0] == page.title
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "GRDP năm nay của Bình Dương ước tăng 5,03%.",
+        "GRDP bình quân đầu người ước đạt 172 triệu đồng.",
+    ],
+)
+def test_key_lines_are_whole_lines_of_the_text(page: ParsedPage, line: str) -> None:
+    assert line in page.text.splitlines()
+
+
+@pytest.mark.parametrize("furniture", FURNITURE)
+def test_page_furniture_stays_out_of_the_text(page: ParsedPage, furniture: str) -> None:
+    assert furniture not in page.text
+
+
+def test_feed_lists_the_article() -> None:
+    assert canonical_url(ARTICLE) in {canonical_url(c.url) for c in feed_entries(CODE, FEED)}

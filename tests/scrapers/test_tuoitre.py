@@ -1,0 +1,62 @@
+"""Tuổi Trẻ (tuoitre.vn): its sample pages parse to exact metadata and text lines; its feed lists them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from scrapers.discover import canonical_url
+from scrapers.parse import ParsedPage
+from tests.scrapers.sources import FURNITURE, ICT, feed_entries, parse_fixture
+
+CODE = "tuoitre"
+FEED = "https://tuoitre.vn/rss/kinh-doanh.rss"
+ARTICLE = "https://tuoitre.vn/binh-duong-vao-top-7-cong-dong-thong-minh-nam-2023-20230622101530123.htm"
+PAGES = [
+    (
+        "https://tuoitre.vn/binh-duong-vao-top-7-cong-dong-thong-minh-nam-2023-20230622101530123.htm",
+        "Bình Dương vào Top 7 cộng đồng thông minh năm 2023",
+        datetime(2023, 6, 22, 10, 15, tzinfo=ICT),
+        "vi",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def page() -> ParsedPage:
+    return parse_fixture(CODE, ARTICLE)
+
+
+@pytest.mark.parametrize(("url", "title", "published", "lang"), PAGES)
+def test_metadata(url: str, title: str, published: datetime, lang: str) -> None:
+    parsed = parse_fixture(CODE, url)
+    assert (parsed.url, parsed.title, parsed.published_at, parsed.lang) == (url, title, published, lang)
+
+
+def test_published_keeps_the_vietnam_offset(page: ParsedPage) -> None:
+    assert page.published_at is not None and page.published_at.utcoffset() == ICT.utcoffset(None)
+
+
+def test_text_starts_with_the_title(page: ParsedPage) -> None:
+    assert page.text.splitlines()[0] == page.title
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Tỉnh từng vào Top 7 năm 2021 và năm 2022, nên đây là lần thứ 3 liên tiếp.",
+        "Bình Dương chưa từng giành danh hiệu Cộng đồng thông minh của năm.",
+    ],
+)
+def test_key_lines_are_whole_lines_of_the_text(page: ParsedPage, line: str) -> None:
+    assert line in page.text.splitlines()
+
+
+@pytest.mark.parametrize("furniture", FURNITURE)
+def test_page_furniture_stays_out_of_the_text(page: ParsedPage, furniture: str) -> None:
+    assert furniture not in page.text
+
+
+def test_feed_lists_the_article() -> None:
+    assert canonical_url(ARTICLE) in {canonical_url(c.url) for c in feed_entries(CODE, FEED)}

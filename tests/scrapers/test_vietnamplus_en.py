@@ -1,0 +1,64 @@
+"""VietnamPlus English (en.vietnamplus.vn): its sample pages parse to exact metadata and text lines; its feed lists them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from scrapers.discover import canonical_url
+from scrapers.parse import ParsedPage
+from tests.scrapers.sources import FURNITURE, ICT, feed_entries, parse_fixture
+
+CODE = "vietnamplus_en"
+FEED = "https://en.vietnamplus.vn/rss/business-311.rss"
+ARTICLE = (
+    "https://en.vietnamplus.vn/binh-duong-lures-over-1-2-billion-usd-of-fdi-in-nine-months-post289456.vnp"
+)
+PAGES = [
+    (
+        "https://en.vietnamplus.vn/binh-duong-lures-over-1-2-billion-usd-of-fdi-in-nine-months-post289456.vnp",
+        "Binh Duong lures over 1.2 billion USD of FDI in nine months",
+        datetime(2024, 10, 8, 9, 0, tzinfo=ICT),
+        "en",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def page() -> ParsedPage:
+    return parse_fixture(CODE, ARTICLE)
+
+
+@pytest.mark.parametrize(("url", "title", "published", "lang"), PAGES)
+def test_metadata(url: str, title: str, published: datetime, lang: str) -> None:
+    parsed = parse_fixture(CODE, url)
+    assert (parsed.url, parsed.title, parsed.published_at, parsed.lang) == (url, title, published, lang)
+
+
+def test_published_keeps_the_vietnam_offset(page: ParsedPage) -> None:
+    assert page.published_at is not None and page.published_at.utcoffset() == ICT.utcoffset(None)
+
+
+def test_text_starts_with_the_title(page: ParsedPage) -> None:
+    assert page.text.splitlines()[0] == page.title
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Binh Duong attracted 1,234.5 million USD in foreign direct investment in the first nine months of 2024, up 12.3% year on year.",
+        "Its gross regional domestic product (GRDP) grew by 6.5% in the period.",
+    ],
+)
+def test_key_lines_are_whole_lines_of_the_text(page: ParsedPage, line: str) -> None:
+    assert line in page.text.splitlines()
+
+
+@pytest.mark.parametrize("furniture", FURNITURE)
+def test_page_furniture_stays_out_of_the_text(page: ParsedPage, furniture: str) -> None:
+    assert furniture not in page.text
+
+
+def test_feed_lists_the_article() -> None:
+    assert canonical_url(ARTICLE) in {canonical_url(c.url) for c in feed_entries(CODE, FEED)}
