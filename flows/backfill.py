@@ -7,14 +7,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from flows.errors import ChisoError
 from flows.ingest import FETCH_WORKERS, Tally, crawl
-from flows.orchestration import Progress, flow_run_id, publish_markdown
+from flows.orchestration import Progress, flow_run_id, publish_markdown, thread_pool
 from flows.pipeline import pipeline
 from flows.runs import begin_run, end_run
 from models.db import session_scope
@@ -68,7 +67,7 @@ def mark_finished(engine: Engine, codes: list[str], *, chunk: str, tally: Tally,
         upsert(session, BackfillChunk, rows, run_id=run_id)
 
 
-@flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=FETCH_WORKERS), log_prints=True)
+@flow(name="backfill", task_runner=thread_pool(FETCH_WORKERS), log_prints=True)
 def backfill(
     since: Annotated[date, Field(description="First publication day of the range (inclusive).")],
     until: Annotated[

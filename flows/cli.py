@@ -101,8 +101,10 @@ SourcesOption = Annotated[
 
 
 def _day(value: str | None, *, name: str) -> date | None:
-    if value is None:
-        return None
+    return None if value is None else _required_day(value, name=name)
+
+
+def _required_day(value: str, *, name: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
@@ -155,11 +157,11 @@ def backfill(
         backfill_module.progress_hook = advance
         try:
             totals = backfill_module.backfill(
-                since=_day(since, name="--since"),
+                since=_required_day(since, name="--since"),
                 until=_day(until, name="--until"),
                 sources=sources,
-                chunk=chunk,
-                redo=redo,  # type: ignore[arg-type]
+                chunk="week" if chunk == "week" else "month",
+                redo=redo,
             )
         finally:
             backfill_module.progress_hook = None
@@ -196,73 +198,14 @@ def demo() -> None:
     )
 
 
-@app.command("extract")
-def extract(
-    path: Annotated[
-        str | None, typer.Argument(help="HTML page or plain-text file to read; '-' reads standard input.")
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Output: json (one object) or table.")] = "json",
-    url: Annotated[str | None, typer.Option("--url", help="URL the page came from (reported as is).")] = None,
-    published: Annotated[
-        str | None, typer.Option("--published", help="Publication date YYYY-MM-DD (resolves 'this year').")
-    ] = None,
-    lang: Annotated[
-        str | None, typer.Option("--lang", help="Language: vi, en or fr (else detected).")
-    ] = None,
-    reextract: Annotated[
-        bool,
-        typer.Option(
-            "--reextract", help="Instead of PATH: extract stored documents again where the rules changed."
-        ),
-    ] = False,
-    all_documents: Annotated[
-        bool,
-        typer.Option("--all", help="With --reextract: every stored document, not only those on older rules."),
-    ] = False,
-) -> None:
-    """Extract rankings and indicators from a page or text (PATH), or re-extract stored documents."""
-    if reextract:
-        if path is not None:
-            raise typer.BadParameter("give either PATH or --reextract, not both", param_hint="PATH")
-        typer.echo(_reextract(everything=all_documents))
-        return
-    if path is None:
-        raise typer.BadParameter("missing PATH (a file, or '-' for standard input)", param_hint="PATH")
-    from flows.cli_extract import extract_command
-
-    extract_command(path, format=fmt, url=url, published=published, lang=lang)
-
-
-def _reextract(*, everything: bool) -> str:
-    from rich.progress import track
-
-    from extractors import EXTRACTOR_VERSION
-    from flows.extraction import extract_document, pending_documents
-
-    engine = _engine()
-    ids = pending_documents(engine, reextract=everything)
-    rankings = indicators = new = 0
-    for document_id in track(
-        ids, description="re-extracting", transient=True, disable=not sys.stderr.isatty()
-    ):
-        result = extract_document(engine, document_id, run_id=f"reextract-{EXTRACTOR_VERSION}")
-        rankings, indicators, new = (
-            rankings + result.rankings,
-            indicators + result.indicators,
-            new + len(result.new_rankings),
-        )
-    return (
-        f"re-extracted {len(ids)} documents with rules {EXTRACTOR_VERSION}: "
-        f"{rankings} rankings, {indicators} indicators, {new} new ranking facts"
-    )
-
-
 def _register_commands() -> None:
     # These modules import nothing heavy at load time; Prefect is imported inside the commands that need it.
     from flows.automations import automations_install_command
+    from flows.cli_extract import extract_command
     from flows.cli_scrapers import fetch_command, sources_command
     from flows.deploy import serve_command
 
+    app.command("extract")(extract_command)
     app.command("sources")(sources_command)
     app.command("fetch")(fetch_command)
     app.command("serve")(serve_command)

@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from prefect import flow, task
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import events
 from flows.extraction import DocumentExtraction, extract_document, pending_documents
-from flows.orchestration import each, flow_run_id, publish_markdown
+from flows.orchestration import each, flow_run_id, publish_markdown, thread_pool
 from flows.pipeline import pipeline
 from flows.runs import begin_run, end_run, summary_markdown
 
@@ -21,7 +20,7 @@ def extract_one(document_id: int, *, run_id: str) -> DocumentExtraction:
     return extract_document(pipeline().engine, document_id, run_id=run_id)
 
 
-@flow(name="extract", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
+@flow(name="extract", task_runner=thread_pool(2), log_prints=True)
 def extract(
     document_ids: list[int] | None = None,
     since: datetime | None = None,

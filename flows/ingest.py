@@ -11,12 +11,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from prefect import flow, task
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import events
 from flows.extract import extract_one
 from flows.extraction import DocumentExtraction
-from flows.orchestration import each, flow_run_id, publish_markdown
+from flows.orchestration import each, flow_run_id, publish_markdown, thread_pool
 from flows.pipeline import day_range, pipeline
 from flows.runs import begin_run, end_run, summary_markdown
 from models.store import RankingFact
@@ -165,7 +164,7 @@ def extract_stored(document_ids: Sequence[int], *, codes_by_id: dict[int, str], 
     return tally
 
 
-@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=FETCH_WORKERS), log_prints=True)
+@flow(name="ingest", task_runner=thread_pool(FETCH_WORKERS), log_prints=True)
 def ingest(
     sources: list[str] | None = None,
     since: date | None = None,

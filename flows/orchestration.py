@@ -36,6 +36,14 @@ def _outcome(result: Callable[..., T], **kwargs: Any) -> T | BaseException:
         return exc
 
 
+def thread_pool(max_workers: int) -> Any:
+    """A bounded thread pool task runner (Prefect's default pool is unbounded)."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    # Typed Any: Prefect 3.8's flow decorator stubs reject its own ThreadPoolTaskRunner.
+    return ThreadPoolTaskRunner(max_workers=max_workers)
+
+
 def flow_run_id() -> str | None:
     """The current Prefect flow run's id, or None outside a flow run."""
     from prefect.runtime import flow_run

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.ingest import FETCH_WORKERS, Tally, extract_stored, fetch_page
-from flows.orchestration import each, flow_run_id, publish_markdown
+from flows.orchestration import each, flow_run_id, publish_markdown, thread_pool
 from flows.pipeline import pipeline
 from flows.runs import begin_run, end_run
 from scrapers.crawl import FetchOutcome
@@ -32,7 +31,7 @@ def icf_pages(years: list[int] | None) -> tuple[list[str], list[str]]:
     return pages, problems
 
 
-@flow(name="sync-icf", task_runner=ThreadPoolTaskRunner(max_workers=FETCH_WORKERS), log_prints=True)
+@flow(name="sync-icf", task_runner=thread_pool(FETCH_WORKERS), log_prints=True)
 def sync_icf(years: list[int] | None = None) -> dict[str, int]:
     """Read the ICF's programme pages and announcements: the official rankings of every named community.
 

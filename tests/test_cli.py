@@ -168,3 +168,19 @@ def test_commands_without_orchestration_do_not_import_prefect() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_extract_reextract_updates_documents_on_older_rules(sqlite_url: str) -> None:
+    from extractors import EXTRACTOR_VERSION
+
+    migrate.upgrade(sqlite_url)
+    load_dataset(sqlite_url)
+    result = chiso("extract", "--reextract", url=sqlite_url)
+    again = chiso("extract", "--reextract", url=sqlite_url)
+    with get_engine(sqlite_url).connect() as connection:
+        versions = {row[0] for row in connection.exec_driver_sql("SELECT extractor_version FROM document")}
+    dispose_engines()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"re-extracted 1 documents with rules {EXTRACTOR_VERSION}")
+    assert again.stdout.startswith("re-extracted 0 documents")
+    assert versions == {EXTRACTOR_VERSION}

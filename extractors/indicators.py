@@ -1,0 +1,303 @@
+"""Indicator values: phrase -> figure in base units, with entity, period, qualifier and status."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from extractors.catalogue import IndicatorRule, indicator_phrases, indicator_rules
+from extractors.context import DocContext, Sentence, all_matches, first_match
+from extractors.entities import Mention
+from extractors.numbers import Quantity, find_quantities, to_number
+from extractors.periods import PeriodMention, find_periods, relative_year
+from extractors.records import IndicatorRecord
+
+GROWTH_INDICATORS = frozenset({"grdp_growth"})
+MONEY = ("VND", "USD")
+OF_ENTITY = re.compile(
+    r"^\s*(?:của|tại|ở|of|in|de|du|à)\s+(?:tỉnh\s+|thành phố\s+|TP\.?\s*)?$", re.IGNORECASE
+)
+COUNT_VERB = re.compile(
+    r"(?:có|hiện có|gồm|với|tổng số|has|have|had|with|compte|totalling|total of)\s*(?:\S+\s+){0,2}$",
+    re.IGNORECASE,
+)
+BACKWARD_GAP = re.compile(r"^\s*(?:vốn|of|in|from|de|d'|en|worth of)?\s*$", re.IGNORECASE)
+RISE_BEFORE = re.compile(
+    r"(?:tăng|tăng trưởng|grew|rose|increased|expanded|up|growth of|progressé de|hausse de)"
+    r"\s*(?:khoảng|gần|hơn|trên|by|of|about|nearly|over|de)?\s*$",
+    re.IGNORECASE,
+)
+NUMBER_PART = re.compile(r"(?:\d[\d.,\u00a0\u202f ]*\d|\d)\s?")
+
+
+def _rules_by_code() -> dict[str, IndicatorRule]:
+    return {r.indicator.code: r for r in indicator_rules()}
+
+
+def _fit(rule: IndicatorRule, q: Quantity) -> tuple[Decimal, str] | None:
+    """The value and unit `q` gives for this indicator, or None when the figure is of the wrong kind."""
+    unit = q.unit
+    measure = rule.measure
+    if measure == "money":
+        return (q.value, unit) if unit in MONEY else None
+    if measure == "per_capita":
+        if unit is None:
+            return None
+        cur, _, per = unit.partition("/")
+        if cur not in MONEY:
+            return None
+        if rule.indicator.code == "grdp_per_capita":
+            return q.value, f"{cur}/person/year"
+        per = {
+            "person/year": "/person/year",
+            "person/month": "/person/month",
+            "year": "/person/year",
+            "month": "/person/month",
+            "person": "/person",
+            "": "/person",
+        }.get(per, "/person")
+        return q.value, cur + per
+    if measure == "percent":
+        return (q.value, "%") if unit == "%" else None
+    if measure == "points":
+        return (q.value, "points") if unit == "points" else None
+    if measure == "persons":
+        if unit == "persons" or (unit is None and q.scaled):
+            return q.value, "persons"
+        return None
+    if measure == "area":
+        target = rule.indicator.unit
+        if unit == target:
+            return q.value, unit
+        if unit == "ha" and target == "km2":
+            return q.value / 100, "km2"
+        if unit == "km2" and target == "ha":
+            return q.value * 100, "ha"
+        return None
+    if measure == "count":
+        return (q.value, rule.indicator.unit) if unit == rule.indicator.unit else None
+    return None
+
+
+def _entity_for(ctx: DocContext, sent: Sentence, ps: int, pe: int) -> Mention | None:
+    text = sent.text
+    for m in sent.mentions:
+        if m.start >= pe and OF_ENTITY.match(text[pe : m.start]):
+            return m
+    before = [m for m in sent.mentions if m.end <= ps]
+    if before:
+        return before[-1]
+    if first_match("national_scope", ctx.lang, text, 0, ps) is not None:
+        return None
+    after = [m for m in sent.mentions if m.start >= pe]
+    if after:
+        return after[0]
+    if ctx.main is None:
+        return None
+    return ctx.main
+
+
+def _period(ctx: DocContext, text: str, periods: list[PeriodMention], q: Quantity, ps: int) -> str | None:
+    usable = []
+    for p in periods:
+        if first_match("comparison", ctx.lang, text, max(0, p.start - 25), p.start):
+            continue
+        usable.append(p)
+    before = [p for p in usable if p.end <= q.start]
+    if before:
+        return before[-1].period
+    after = [p for p in usable if p.start >= q.end]
+    if after:
+        return after[0].period
+    rel = relative_year(text, lang=ctx.lang, published=ctx.doc.published)
+    if rel and not first_match("comparison", ctx.lang, text, max(0, rel[1] - 25), rel[1]):
+        return str(rel[0])
+    return None
+
+
+def _qualifier(ctx: DocContext, text: str, q: Quantity) -> str | None:
+    after = text[q.end : q.end + 15]
+    for m in all_matches("at_least_after", ctx.lang, after):
+        if m.start() <= 1:
+            return "at_least"
+    before = text[max(0, q.start - 25) : q.start]
+    best: tuple[int, str] | None = None
+    for name, qual in (
+        ("approx", "approx"),
+        ("approx_under", "approx_under"),
+        ("over", "over"),
+        ("at_least", "at_least"),
+    ):
+        for pat in all_matches(name, ctx.lang, before):
+            if re.fullmatch(r"\s*(?:mức\s*|là\s*|con số\s*)?", before[pat.end() :]) and (
+                best is None or pat.end() - pat.start() > best[0]
+            ):
+                best = (pat.end() - pat.start(), qual)
+    return best[1] if best else None
+
+
+def _status(ctx: DocContext, text: str, lo: int, hi: int) -> str:
+    window = text[lo:hi]
+    if first_match("target", ctx.lang, window):
+        return "target"
+    if first_match("estimate", ctx.lang, window):
+        return "estimate"
+    return "actual"
+
+
+def _is_change(ctx: DocContext, text: str, q: Quantity, seg_start: int) -> bool:
+    before = text[max(seg_start, q.start - 22) : q.start]
+    for m in all_matches("change", ctx.lang, before):
+        if re.fullmatch(
+            r"\s*(?:khoảng|gần|hơn|trên|thêm|about|nearly|over|by|of|de|là|ở mức)?\s*", before[m.end() :]
+        ):
+            return True
+    return False
+
+
+def _threshold_guard(ctx: DocContext, text: str, ps: int) -> bool:
+    """A count of things reaching a level ("11/23 KCN đạt tỷ lệ lấp đầy trên 90%") precedes the phrase."""
+    m = first_match("threshold_count", ctx.lang, text, 0, ps)
+    return m is not None
+
+
+def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
+    rules = _rules_by_code()
+    pattern, table = indicator_phrases(ctx.lang, for_rank=False)
+    out: list[IndicatorRecord] = []
+    seen: set[tuple[object, ...]] = set()
+    for sent in ctx.sentences:
+        text = sent.text
+        quantities = find_quantities(text, lang=ctx.lang, convention=ctx.convention)
+        if not quantities:
+            continue
+        periods = find_periods(text, lang=ctx.lang, published=ctx.doc.published)
+        phrases = [(m.start(), m.end(), table[m.group(1).casefold()]) for m in pattern.finditer(text)]
+        used: set[int] = set()
+        claims: list[tuple[int, int, str, Quantity, Decimal, str]] = []
+        for i, (ps, pe, code) in enumerate(phrases):
+            rule = rules[code]
+            seg_end = phrases[i + 1][0] if i + 1 < len(phrases) else len(text)
+            found = None
+            for q in quantities:
+                if q.start < pe or q.start >= seg_end or q.start in used:
+                    continue
+                if code not in GROWTH_INDICATORS and _is_change(ctx, text, q, pe):
+                    continue
+                fit = _fit(rule, q)
+                if fit is None:
+                    continue
+                if rule.measure == "percent" and _threshold_guard(ctx, text, ps):
+                    break
+                found = (q, *fit)
+                break
+            if found is None and rule.growth:
+                growth = rules[rule.growth]
+                for q in quantities:
+                    if (
+                        pe <= q.start < seg_end
+                        and q.start not in used
+                        and q.unit == "%"
+                        and RISE_BEFORE.search(text[max(pe, q.start - 25) : q.start])
+                    ):
+                        code = rule.growth
+                        found = (q, q.value, "%")
+                        rule = growth
+                        break
+            if found is None:
+                for q in quantities:
+                    if q.end <= ps and q.start not in used and BACKWARD_GAP.match(text[q.end : ps]):
+                        fit = _fit(rule, q)
+                        if fit is not None and not _is_change(ctx, text, q, 0):
+                            found = (q, *fit)
+            if found is None:
+                continue
+            q, value, unit = found
+            used.add(q.start)
+            claims.append((ps, pe, code, q, value, unit))
+        claims.extend(_count_claims(ctx, text, quantities, used))
+        for ps, pe, code, q, value, unit in claims:
+            ent = _entity_for(ctx, sent, ps, pe)
+            if ent is None:
+                continue
+            period = _period(ctx, text, periods, q, ps)
+            if code == "fdi_registered" and period and period.startswith("cumulative@"):
+                code = "fdi_cumulative"
+            lo, hi = min(ps, q.start), max(pe, q.end)
+            status = _status(ctx, text, max(0, lo - 80), q.start)
+            rec = IndicatorRecord(
+                ent.name,
+                ent.country,
+                code,
+                to_number(value),
+                unit,
+                period,
+                _qualifier(ctx, text, q),
+                status,
+                text,
+                sent.start + lo,
+                sent.start + hi,
+            )
+            if rec.key() not in seen:
+                seen.add(rec.key())
+                out.append(rec)
+    return out
+
+
+def _count_claims(
+    ctx: DocContext, text: str, quantities: list[Quantity], used: set[int]
+) -> list[tuple[int, int, str, Quantity, Decimal, str]]:
+    """Counts written as number + noun ("120 dự án FDI", "có 29 khu công nghiệp") and the figures that follow
+    them ("... với tổng diện tích 12.000 ha")."""
+    rules = _rules_by_code()
+    out = []
+    thresholds = all_matches("threshold_count", ctx.lang, text)
+    for r in indicator_rules():
+        nouns = sorted(r.count_nouns.get(ctx.lang, ()), key=len, reverse=True)
+        if not nouns:
+            continue
+        for q in quantities:
+            if (
+                q.start in used
+                or q.unit not in (None, r.indicator.unit)
+                or q.value != q.value.to_integral_value()
+            ):
+                continue
+            num = NUMBER_PART.match(text, q.start)
+            noun_start = num.end() if num else q.end
+            if q.scaled:
+                noun_start = max(noun_start, q.end if q.unit is None else noun_start)
+                scale_end = re.match(r"\s*\S+\s*", text[noun_start:])
+                if q.unit is None and scale_end:
+                    noun_start = q.end + (1 if text[q.end : q.end + 1] == " " else 0)
+            tail = text[noun_start : noun_start + 80].lower()
+            adjective = re.match(r"(?:new|additional|nouveaux)\s+", tail)
+            if adjective:
+                noun_start += adjective.end()
+                tail = tail[adjective.end() :]
+            nm = next((m for m in (re.match(n + r"(?!\w)", tail, re.IGNORECASE) for n in nouns) if m), None)
+            if nm is None:
+                continue
+            if any(t.start() <= q.start < t.end() for t in thresholds):
+                continue
+            if r.indicator.code == "industrial_park_count" and not COUNT_VERB.search(
+                text[max(0, q.start - 30) : q.start]
+            ):
+                continue
+            if _is_change(ctx, text, q, 0):
+                continue
+            used.add(q.start)
+            noun_end = noun_start + nm.end()
+            out.append((q.start, noun_end, r.indicator.code, q, q.value, r.indicator.unit))
+            for code, pat in r.follow_on:
+                fm = pat.search(text, noun_end, noun_end + 60)
+                if not fm:
+                    continue
+                for q2 in quantities:
+                    if q2.start >= fm.end() and q2.start - fm.end() < 25 and q2.start not in used:
+                        fit = _fit(rules[code], q2)
+                        if fit is not None:
+                            used.add(q2.start)
+                            out.append((fm.start(), fm.end(), code, q2, *fit))
+                        break
+    return out

@@ -1,0 +1,555 @@
+"""Ranking mentions: program triggers, holders, status, years (award-year semantics, streaks), rank and out_of."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from extractors.catalogue import icf_context, indicator_phrases, indicator_rules, program_rules, rule
+from extractors.context import DocContext, Sentence, all_matches, first_match
+from extractors.entities import Mention, list_item_entity
+from extractors.periods import ORDINALS, YEAR_RE, relative_year, small_number
+from extractors.records import RankingRecord
+
+# A generic "Top 7" followed by one of these nouns is some other league table, not ICF's.
+NON_ICF_AFTER = re.compile(
+    r"\s*(?:tỉnh|địa phương|doanh nghiệp|ngân hàng|thương hiệu|trường|sản phẩm|đội|CLB|provinces?|localities|"
+    r"companies|banks|brands|teams|universities|provinces et)",
+    re.IGNORECASE,
+)
+COORDINATION = re.compile(r"^\s*(?:,|;|và|cùng|cùng với|and|&|et|,\s*và|,\s*and|,\s*et)\s*$", re.IGNORECASE)
+EXCLUDED_YEAR_BEFORE = re.compile(
+    r"(?:từ|since|depuis|kể từ|bắt đầu từ|triển khai từ|giai đoạn|period|so với|"
+    r"compared with|cùng kỳ)\s*(?:năm|tháng\s*\d{1,2}[-/])?\s*$",
+    re.IGNORECASE,
+)
+# "đưa Bình Dương trở thành ...", "make Binh Duong ...": the place is the object of someone's plan.
+CAUSATIVE_BEFORE = re.compile(
+    r"(?:đưa|giúp|make|making|help|helping|turn|faire de)\s+(?:tỉnh\s+)?$", re.IGNORECASE
+)
+ICF_PROGRAMS = ("icf_smart21", "icf_top7", "icf_icoty")
+SMART21_SHIFT_UNTIL = 2019  # Smart21 of award year N was announced in autumn N-1 up to the 2020 award year
+
+
+@dataclass(frozen=True)
+class Trigger:
+    program: str
+    start: int
+    end: int
+    rank: int | None = None
+    rank_last: bool = False
+    rank_span: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class PendingStreak:
+    """A streak with no year in its sentence, resolved against explicit years elsewhere in the document."""
+
+    sentence: Sentence
+    holder: Mention
+    program: str
+    status: str
+    count: int
+    start: int
+    end: int
+
+
+def _icf_ok(ctx: DocContext, idx: int, m: re.Match[str]) -> bool:
+    pats = icf_context()[ctx.lang]
+    sent = ctx.sentences[idx]
+    texts = [(sent.text, m.start(), m.end())]
+    if idx > 0:
+        texts.append((ctx.sentences[idx - 1].text, -1, -1))
+    if ctx.title_end and ctx.sentences[0].end <= ctx.title_end:
+        texts.append((ctx.sentences[0].text, -1, -1) if idx != 0 else (sent.text, m.start(), m.end()))
+    for text, s, e in texts:
+        for pat in pats:
+            for cm in pat.finditer(text):
+                if not (cm.start() < e and s < cm.end()):
+                    return True
+    return False
+
+
+def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | None, str]]:
+    """(start, end, rank, kind) for rank phrases: kind n / first / last / top."""
+    out = []
+    for kind, name in (("n", "rank_n"), ("first", "rank_first"), ("last", "rank_last"), ("top", "rank_top")):
+        for m in all_matches(name, ctx.lang, text):
+            rank: int | None = None
+            if kind == "n":
+                rank = small_number(m.groupdict().get("n")) or ORDINALS.get(
+                    (m.groupdict().get("ord") or "").lower()
+                )
+                if rank is None:
+                    continue
+            elif kind == "first":
+                rank = 1
+            elif kind == "top":
+                rank = small_number(m.groupdict().get("n"))
+            out.append((m.start(), m.end(), rank, kind))
+    return out
+
+
+@cache
+def _gate(lang: str) -> re.Pattern[str]:
+    """One pass that tells whether a sentence can hold any ranking trigger at all (most sentences cannot)."""
+    parts = [p.pattern for pr in program_rules() for p in (*pr.triggers[lang], *pr.generic_triggers[lang])]
+    parts += [
+        p.pattern for name in ("rank_n", "rank_first", "rank_last", "rank_top") for p in rule(name, lang)
+    ]
+    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p) for p in parts]
+    return re.compile("|".join(f"(?:{p})" for p in unnamed), re.IGNORECASE)
+
+
+def find_triggers(ctx: DocContext, idx: int) -> list[Trigger]:
+    sent = ctx.sentences[idx]
+    text = sent.text
+    if not _gate(ctx.lang).search(text):
+        return []
+    found: list[Trigger] = []
+    index_spans: list[tuple[int, int, str]] = []
+    for pr in program_rules():
+        pats = [(p, False) for p in pr.triggers[ctx.lang]] + [
+            (p, True) for p in pr.generic_triggers[ctx.lang]
+        ]
+        for pat, generic in pats:
+            for m in pat.finditer(text):
+                if generic and not _icf_ok(ctx, idx, m):
+                    continue
+                if pr.program.code in ICF_PROGRAMS and NON_ICF_AFTER.match(text, m.end()):
+                    continue
+                if pr.program.kind == "index":
+                    index_spans.append((m.start(), m.end(), pr.program.code))
+                else:
+                    found.append(Trigger(pr.program.code, m.start(), m.end()))
+    found = _drop_overlaps(found)
+    ranks = [
+        r for r in _rank_expressions(ctx, text) if not any(r[0] < t.end and t.start < r[1] for t in found)
+    ]
+    has_top = any(r[3] == "top" for r in ranks)
+    used: set[int] = set()
+    index_spans.sort()
+    for r in ranks:
+        # every rank phrase near an index name ranks by that index ("PCI 2023: A dẫn đầu, B xếp thứ 7")
+        owner = _nearest_index(index_spans, r, text)
+        if owner is None:
+            continue
+        s, e, code = owner
+        rs, re_, rank, kind = r
+        used.add(rs)
+        found.append(Trigger(code, s, e, None if kind == "top" else rank, kind == "last", (rs, re_)))
+    found.extend(_indicator_rank_triggers(ctx, text, [r for r in ranks if r[0] not in used], has_top))
+    return _drop_overlaps(found)
+
+
+def _drop_overlaps(trigs: list[Trigger]) -> list[Trigger]:
+    out: list[Trigger] = []
+    for t in sorted(trigs, key=lambda t: (-(t.end - t.start), t.start)):
+        if not any(
+            t.start < o.end and o.start < t.end and t.program == o.program and t.rank_span == o.rank_span
+            for o in out
+        ):
+            out.append(t)
+    return sorted(out, key=lambda t: t.start)
+
+
+def _nearest_index(
+    spans: list[tuple[int, int, str]], r: tuple[int, int, int | None, str], text: str
+) -> tuple[int, int, str] | None:
+    best = None
+    best_d = 10**9
+    for s, e, code in spans:
+        gap = text[e : r[0]] if r[0] >= e else text[r[1] : s]
+        if ";" in gap or len(gap) > 70:
+            continue
+        if best_d > len(gap):
+            best, best_d = (s, e, code), len(gap)
+    return best
+
+
+def _indicator_rank_triggers(
+    ctx: DocContext, text: str, ranks: list[tuple[int, int, int | None, str]], has_top: bool
+) -> list[Trigger]:
+    pattern, table = indicator_phrases(ctx.lang, for_rank=True)
+    phrases = [(m.start(), m.end(), table[m.group(1).casefold()]) for m in pattern.finditer(text)]
+    national = first_match("national_scope", ctx.lang, text) is not None
+    out = []
+    for rs, re_, rank, kind in ranks:
+        if kind in ("first", "last") and not national and first_match("out_of_n", ctx.lang, text) is None:
+            continue
+        if kind == "first" and has_top:
+            kind, rank = "top", None
+        best = None
+        best_d = 10**9
+        for ps, pe, code in phrases:
+            gap = text[pe:rs] if ps < rs else text[re_:ps]
+            if ";" in gap or ("." in gap.replace(",", "") and not re.search(r"\d\.\d", gap)) or len(gap) > 60:
+                continue
+            if len(gap) < best_d:
+                best, best_d = (ps, pe, code), len(gap)
+        if best is None:
+            continue
+        ps, pe, code = best
+        growth = _growth_of(code)
+        if growth and re.search(
+            r"(?:tăng|grew|rose|growth of|progressé de)\s*[\d.,]+\s*%", text[pe:rs] if ps < rs else ""
+        ):
+            code = growth
+        out.append(
+            Trigger(
+                f"{code}_rank",
+                min(ps, rs),
+                max(pe, re_),
+                None if kind == "top" else rank,
+                kind == "last",
+                (rs, re_),
+            )
+        )
+    return out
+
+
+def _growth_of(code: str) -> str | None:
+    return next((r.growth for r in indicator_rules() if r.indicator.code == code), None)
+
+
+def _excluded_mentions(ctx: DocContext, sent: Sentence) -> set[int]:
+    """Mentions that are objects of overtaking ("vượt qua Bình Dương") or the ones ahead ("chỉ sau TP.HCM")."""
+    out = set()
+    for m in sent.mentions:
+        pre = sent.text[max(0, m.start - 40) : m.start]
+        for name in ("overtake", "behind"):
+            for pat in all_matches(name, ctx.lang, pre):
+                tail = pre[pat.end() :]
+                if re.fullmatch(
+                    r"\s*(?:cả |các |tỉnh |thành phố |TP\.? |the |la |le )?", tail, re.IGNORECASE
+                ):
+                    out.add(m.start)
+    return out
+
+
+def _group_before(mentions: list[Mention], text: str) -> list[Mention]:
+    group = [mentions[-1]]
+    for prev in reversed(mentions[:-1]):
+        if COORDINATION.match(text[prev.end : group[0].start]):
+            group.insert(0, prev)
+        else:
+            break
+    return group
+
+
+def _group_after(mentions: list[Mention], text: str) -> list[Mention]:
+    group = [mentions[0]]
+    for nxt in mentions[1:]:
+        if COORDINATION.match(text[group[-1].end : nxt.start]):
+            group.append(nxt)
+        else:
+            break
+    return group
+
+
+def holders(ctx: DocContext, sent: Sentence, trig: Trigger) -> list[Mention]:
+    """Who holds the ranking: the subject before the trigger, else the listed ones after it, else the document's
+    place when the sentence refers to it ("tỉnh", "the province")."""
+    text = sent.text
+    excluded = _excluded_mentions(ctx, sent)
+    cands = [m for m in sent.mentions if m.start not in excluded]
+    head = trig.rank_span[0] if trig.rank_span and trig.rank_span[0] > trig.start else trig.start
+    before = [m for m in cands if m.end <= head]
+    after = [m for m in cands if m.start >= trig.end]
+    if before:
+        return _group_before(before, text)
+    if after:
+        gap = text[trig.end : after[0].start]
+        if re.search(r":|\b(?:gồm|bao gồm|là|include|includes|including|are|were|sont|comprennent)\b", gap):
+            return after
+        return _group_after(after, text)
+    if ctx.main is not None and not sent.mentions:
+        anaphor = first_match("anaphor", ctx.lang, text, 0, head if head > trig.start else trig.end)
+        if anaphor and not re.search(
+            r"(?<!\w)(?:một|các|những|mỗi|a|an|any|each|every)\s*$", text[: anaphor.start()], re.IGNORECASE
+        ):
+            m = ctx.main
+            return [Mention(m.name, m.local, m.country, anaphor.start(), anaphor.end())]
+    return []
+
+
+def status_of(ctx: DocContext, text: str, lo: int, hi: int) -> str:
+    window = text[lo:hi]
+    neg = first_match("negation", ctx.lang, window)
+    if neg is not None:
+        exc = [m for m in all_matches("negation_exceptions", ctx.lang, window)]
+        if not any(m.start() <= neg.start() < m.end() for m in exc):
+            return "other"
+    if first_match("aspiration", ctx.lang, window) is not None:
+        return "aspiration"
+    if first_match("candidate", ctx.lang, window) is not None:
+        return "candidate"
+    return "achieved"
+
+
+def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
+    """(award years attached to the program name, other usable years in the sentence, nearest first)."""
+    attached: list[int] = []
+    tail = text[trig.end :]
+    stop = re.search(r"[.;]\s|\b(?:và|and) (?:lần|là|được)|\s(?:khi|while|when)\s", tail)
+    tail = tail[: stop.start() if stop else len(tail)][:120]
+    m = re.match(
+        r"(?:[^\d]{0,100}?(?:năm|of|de|for|in|trong năm|Việt Nam|cả nước|toàn quốc|nationwide|country)\s*|\s*)"
+        r"\(?\s*(?:năm\s*)?((?:19|20)\d{2})(?![\d/-])",
+        tail,
+    )
+    if m:
+        attached.append(int(m.group(1)))
+        rest = tail[m.end() :]
+        while True:
+            more = re.match(r"\s*(?:,|và|and|et|&)\s*(?:năm\s*)?((?:19|20)\d{2})(?![\d/-])", rest)
+            if not more:
+                break
+            attached.append(int(more.group(1)))
+            rest = rest[more.end() :]
+    others: list[tuple[int, int]] = []
+    for ym in YEAR_RE.finditer(text):
+        if trig.start <= ym.start() < trig.end:
+            attached.append(int(ym.group()))
+            continue
+        if EXCLUDED_YEAR_BEFORE.search(text[max(0, ym.start() - 30) : ym.start()]):
+            continue
+        if re.match(r"\s*[-–—]\s*(?:19|20)\d{2}", text[ym.end() :]) or re.search(
+            r"(?:19|20)\d{2}\s*[-–—]\s*$", text[: ym.start()]
+        ):
+            continue
+        y = int(ym.group())
+        if y not in attached:
+            others.append((min(abs(ym.start() - trig.start), abs(ym.start() - trig.end)), y))
+    return attached, [y for _, y in sorted(others)]
+
+
+def _streak(ctx: DocContext, text: str) -> int | None:
+    """Length of a streak ("lần thứ 3 liên tiếp", "five consecutive years"), if the sentence states one."""
+    m = first_match("streak", ctx.lang, text)
+    if not m:
+        return None
+    n = small_number(m.groupdict().get("n")) or small_number(m.groupdict().get("ord"))
+    return n if n and n >= 2 else None
+
+
+def _streak_years(ctx: DocContext, text: str, explicit: list[int], n: int) -> list[int] | None:
+    rng = re.search(r"((?:19|20)\d{2})\s*[-–—]\s*((?:19|20)\d{2})", text)
+    if rng and int(rng.group(2)) - int(rng.group(1)) + 1 == n:
+        return list(range(int(rng.group(1)), int(rng.group(2)) + 1))
+    s = sorted(set(explicit))
+    consecutive = bool(s) and s == list(range(s[0], s[0] + len(s)))
+    if consecutive and len(s) == n:
+        return s
+    if consecutive and len(s) == n - 1 and len(s) >= 1:
+        nxt = s[-1] + 1
+        pub = ctx.doc.published
+        if pub is None or pub.year >= nxt:
+            return [*s, nxt]
+        return None
+    if len(s) == 1:
+        return list(range(s[0] - n + 1, s[0] + 1))
+    return None
+
+
+def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
+    records: list[RankingRecord] = []
+    pending: list[PendingStreak] = []
+    unheld: tuple[int, Trigger] | None = None
+    for idx, sent in enumerate(ctx.sentences):
+        triggers = find_triggers(ctx, idx)
+        if (
+            not triggers
+            and unheld
+            and unheld[0] == idx - 1
+            and first_match("list_intro", ctx.lang, sent.text)
+        ):
+            # "ICF announced its Smart21 of 2020 today. They are:" + items
+            records.extend(_list_records(ctx, idx, unheld[1], intro=ctx.sentences[idx - 1]))
+        unheld = None
+        for trig in triggers:
+            hs = holders(ctx, sent, trig)
+            if not hs:
+                if trig.program in ICF_PROGRAMS and first_match("list_intro", ctx.lang, sent.text):
+                    records.extend(_list_records(ctx, idx, trig))
+                elif trig.program in ICF_PROGRAMS:
+                    unheld = (idx, trig)
+                continue
+            for h in hs:
+                records.extend(_records_for(ctx, sent, trig, h, pending))
+    records.extend(_resolve_pending(pending, records))
+    return _finalise(records)
+
+
+def _records_for(
+    ctx: DocContext, sent: Sentence, trig: Trigger, h: Mention, pending: list[PendingStreak]
+) -> list[RankingRecord]:
+    text = sent.text
+    lo = h.end if h.end <= trig.start else 0
+    if CAUSATIVE_BEFORE.search(text[: h.start]):
+        lo = 0
+    status = status_of(ctx, text, lo, trig.start if h.end <= trig.start else min(h.start, trig.start))
+    if status == "achieved" and trig.rank_span and trig.rank_span[0] < trig.start:
+        status = status_of(ctx, text, lo, trig.rank_span[0])
+    attached, others = _years(text, trig)
+    years: list[int] = list(attached)
+    if not years and others:
+        y = others[0]
+        if trig.program == "icf_smart21" and y <= SMART21_SHIFT_UNTIL:
+            y += 1
+        years = [y]
+    if not years:
+        rel = relative_year(text, lang=ctx.lang, published=ctx.doc.published)
+        if rel:
+            years = [rel[0]]
+    span_lo = min(h.start, trig.start, *(trig.rank_span or (trig.start,)))
+    span_hi = max(h.end, trig.end, *(trig.rank_span or (trig.end,)))
+    n = _streak(ctx, text)
+    if n and trig.program in ICF_PROGRAMS:
+        expanded = _streak_years(ctx, text, years, n)
+        if expanded is None:
+            if not years:
+                pending.append(PendingStreak(sent, h, trig.program, status, n, span_lo, span_hi))
+                return []
+        else:
+            literal = {int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", text)}
+            return [
+                _record(ctx, sent, h, trig, y, status, y not in literal, span_lo, span_hi) for y in expanded
+            ]
+    if not years:
+        return [_record(ctx, sent, h, trig, None, status, False, span_lo, span_hi)]
+    return [_record(ctx, sent, h, trig, y, status, False, span_lo, span_hi) for y in years]
+
+
+def _record(
+    ctx: DocContext,
+    sent: Sentence,
+    h: Mention,
+    trig: Trigger,
+    year: int | None,
+    status: str,
+    inferred: bool,
+    lo: int,
+    hi: int,
+) -> RankingRecord:
+    out_of: int | None = None
+    rank = trig.rank
+    if trig.program not in ICF_PROGRAMS:
+        om = first_match("out_of_n", ctx.lang, sent.text)
+        if om:
+            out_of = int(om.group("n"))
+        elif first_match("national_scope", ctx.lang, sent.text):
+            out_of = ctx.provinces_at(year)
+        if trig.rank_last:
+            rank = out_of
+    return RankingRecord(
+        h.name,
+        h.local,
+        h.country,
+        trig.program,
+        year,
+        status,
+        rank,
+        out_of,
+        inferred,
+        sent.text,
+        sent.start + lo,
+        sent.start + hi,
+    )
+
+
+def _list_records(
+    ctx: DocContext, idx: int, trig: Trigger, *, intro: Sentence | None = None
+) -> list[RankingRecord]:
+    sent = intro or ctx.sentences[idx]
+    status = status_of(ctx, sent.text, 0, len(sent.text))
+    attached, others = _years(sent.text, trig)
+    year = attached[0] if attached else (others[0] if others else None)
+    if year is not None and trig.program == "icf_smart21" and not attached and year <= SMART21_SHIFT_UNTIL:
+        year += 1
+    out = []
+    for item in ctx.sentences[idx + 1 :]:
+        ment = list_item_entity(item.text)
+        if ment is None:
+            break
+        out.append(
+            RankingRecord(
+                ment.name,
+                ment.local,
+                ment.country,
+                trig.program,
+                year,
+                status,
+                None,
+                None,
+                False,
+                item.text,
+                item.start + ment.start,
+                item.start + ment.end,
+            )
+        )
+    return out
+
+
+def _resolve_pending(pending: list[PendingStreak], records: list[RankingRecord]) -> list[RankingRecord]:
+    out = []
+    for p in pending:
+        known = [
+            r.year
+            for r in records
+            if r.entity == p.holder.name
+            and r.program == p.program
+            and r.year is not None
+            and not r.year_inferred
+        ]
+        if not known:
+            out.append(
+                RankingRecord(
+                    p.holder.name,
+                    p.holder.local,
+                    p.holder.country,
+                    p.program,
+                    None,
+                    p.status,
+                    None,
+                    None,
+                    False,
+                    p.sentence.text,
+                    p.sentence.start + p.start,
+                    p.sentence.start + p.end,
+                )
+            )
+            continue
+        anchor = max(y for y in known if y is not None)
+        for y in range(anchor - p.count + 1, anchor + 1):
+            out.append(
+                RankingRecord(
+                    p.holder.name,
+                    p.holder.local,
+                    p.holder.country,
+                    p.program,
+                    y,
+                    p.status,
+                    None,
+                    None,
+                    True,
+                    p.sentence.text,
+                    p.sentence.start + p.start,
+                    p.sentence.start + p.end,
+                )
+            )
+    return out
+
+
+def _finalise(records: list[RankingRecord]) -> list[RankingRecord]:
+    """Deduplicate on the natural key; drop year-less claims already covered by a dated one."""
+    dated = {(r.entity, r.program, r.status) for r in records if r.year is not None}
+    best: dict[tuple[object, ...], RankingRecord] = {}
+    for r in records:
+        if r.year is None and (r.entity, r.program, r.status) in dated:
+            continue
+        kept = best.get(r.key())
+        if kept is None or (kept.out_of is None and r.out_of is not None):
+            best[r.key()] = r
+    return list(best.values())
