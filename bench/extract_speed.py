@@ -15,8 +15,10 @@ from extractors import document_from_text, extract  # noqa: E402
 from extractors.document import split_sentences  # noqa: E402
 from tests.extractors.gold import load_articles, load_sentences  # noqa: E402
 
-FILLER = ("Lãnh đạo tỉnh cho biết thời gian tới sẽ tiếp tục cải thiện môi trường đầu tư, hỗ trợ doanh nghiệp "
-          "và phát triển hạ tầng giao thông kết nối vùng.")
+FILLER = (
+    "Lãnh đạo tỉnh cho biết thời gian tới sẽ tiếp tục cải thiện môi trường đầu tư, hỗ trợ doanh nghiệp "
+    "và phát triển hạ tầng giao thông kết nối vùng."
+)
 
 
 def corpus(n_docs: int, sentences_per_doc: int, seed: int = 7) -> list[str]:
@@ -65,15 +67,25 @@ def main() -> None:
     t_full = _time(full, docs, args.repeat)
     t_split = _time(split_only, docs, args.repeat)
     t_lower = _time(lower_scan, docs, args.repeat)
-    n_rec = sum(len(e.rankings) + len(e.indicators) for e in (extract(document_from_text(d, lang="vi"))
-                                                               for d in docs[:20]))
-    print(f"corpus: {len(docs)} documents, {mb:.2f} MB of text, {args.sentences} lines each "
-          f"({n_rec / 20:.1f} records per document)")
-    print(f"extract (document_from_text + extract): {len(docs) / t_full:8.1f} docs/s  {mb / t_full:6.2f} MB/s")
-    print(f"baseline split_sentences only:          {len(docs) / t_split:8.1f} docs/s  {mb / t_split:6.2f} MB/s"
-          f"  (extract is {t_full / t_split:.0f}x slower)")
-    print(f"baseline str.lower() + 2 substring scans:{len(docs) / t_lower:8.1f} docs/s  {mb / t_lower:6.2f} MB/s"
-          f"  (extract is {t_full / t_lower:.0f}x slower)")
+    n_rec = sum(
+        len(e.rankings) + len(e.indicators)
+        for e in (extract(document_from_text(d, lang="vi")) for d in docs[:20])
+    )
+    print(
+        f"corpus: {len(docs)} documents, {mb:.2f} MB of text, {args.sentences} lines each "
+        f"({n_rec / 20:.1f} records per document)"
+    )
+    print(
+        f"extract (document_from_text + extract): {len(docs) / t_full:8.1f} docs/s  {mb / t_full:6.2f} MB/s"
+    )
+    print(
+        f"baseline split_sentences only:          {len(docs) / t_split:8.1f} docs/s  {mb / t_split:6.2f} MB/s"
+        f"  (extract is {t_full / t_split:.0f}x slower)"
+    )
+    print(
+        f"baseline str.lower() + 2 substring scans:{len(docs) / t_lower:8.1f} docs/s  {mb / t_lower:6.2f} MB/s"
+        f"  (extract is {t_full / t_lower:.0f}x slower)"
+    )
 
 
 if __name__ == "__main__":
