@@ -196,4 +196,11 @@ def prefect_server() -> Iterator[PrefectServer]:
         PrefectServer() as server,
         temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False}),
     ):
-        yield server
+        try:
+            yield server
+        finally:
+            # Events emitted from this process go through a background worker bound to this server: flush
+            # it while the server still answers, or a later test harness waits forever draining it.
+            from prefect.events.worker import EventsWorker
+
+            EventsWorker.drain_all()
