@@ -190,11 +190,12 @@ def demo() -> None:
     url = run_demo()
     rows = query.rankings(get_engine(url))
     emit(
-        rows, columns=query.RANKING_COLUMNS, fmt=OutputFormat.table, title="Rankings found in the sample web"
+        rows, columns=query.SUMMARY_COLUMNS, fmt=OutputFormat.table, title="Rankings found in the sample web"
     )
     typer.echo(
-        "\nNext: CHISO_DATABASE_URL=" + url + " chiso query indicators   |   "
-        "sqlite3 data/demo.db 'SELECT * FROM v_ranking_evidence'   |   README.md: the views and example queries"
+        f"\nStored in {url}. Next: `CHISO_DATABASE_URL={url} chiso query indicators --latest`, "
+        "or any SQL client on the views v_rankings, v_ranking_evidence, v_indicator_values, v_indicator_latest "
+        "(README.md, 'The database', has example queries)."
     )
 
 

@@ -11,8 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from flows.errors import ChisoError
 from models import migrate
 from models.db import DatabaseError, database_url, get_engine, redacted, session_scope
-from models.store import upsert, upsert_reference
-from models.tables import Source
+from models.store import upsert_reference
 
 
 def current_engine(url: str | None = None) -> Engine:
@@ -43,32 +42,18 @@ def reference_rows() -> dict[str, list[dict[str, Any]]]:
     return {"programs": programs, "indicators": indicators, "entities": entities}
 
 
-def source_rows() -> list[dict[str, Any]]:
-    """The sources registry as rows of the source table."""
-    from scrapers.registry import load_registry
-
-    return [
-        {
-            "code": s.code,
-            "name": s.name,
-            "lang": s.lang,
-            "base_url": s.base_url,
-            "kind": "icf" if s.parser == "icf" else "news",
-        }
-        for s in load_registry().sources
-    ]
-
-
 def seed(engine: Engine, *, run_id: str | None = "seed") -> str:
     """Load reference data and sources (idempotent upserts); returns a one-line summary."""
+    from scrapers.crawl import store_sources
+    from scrapers.registry import load_registry
+
     rows = reference_rows()
-    sources = source_rows()
     with session_scope(engine) as session:
         upsert_reference(session, run_id=run_id, **rows)
-        upsert(session, Source, sources, run_id=run_id)
+    sources = store_sources(engine, load_registry().sources, run_id=run_id)
     return (
         f"reference data: {len(rows['programs'])} programs, {len(rows['indicators'])} indicators, "
-        f"{len(rows['entities'])} entities, {len(sources)} sources"
+        f"{len(rows['entities'])} entities, {sources} sources"
     )
 
 
