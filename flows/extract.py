@@ -6,15 +6,22 @@ from datetime import datetime
 from typing import Any
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
 from flows import events
 from flows.extraction import DocumentExtraction, extract_document, pending_documents
-from flows.orchestration import each, flow_run_id, publish_markdown, thread_pool
+from flows.orchestration import each, flow_run_id, publish_markdown, thread_pool, transient
 from flows.pipeline import pipeline
 from flows.runs import begin_run, end_run, summary_markdown
 
 
-@task(name="extract-document", retries=2, retry_delay_seconds=[2, 10])
+@task(
+    name="extract-document",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=transient,
+    cache_policy=NO_CACHE,
+)
 def extract_one(document_id: int, *, run_id: str) -> DocumentExtraction:
     """Extract one stored document (ids, not sessions, cross the task boundary)."""
     return extract_document(pipeline().engine, document_id, run_id=run_id)

@@ -11,11 +11,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
 from flows import events
 from flows.extract import extract_one
 from flows.extraction import DocumentExtraction
-from flows.orchestration import each, flow_run_id, publish_markdown, thread_pool
+from flows.orchestration import each, flow_run_id, publish_markdown, thread_pool, transient
 from flows.pipeline import day_range, pipeline
 from flows.runs import begin_run, end_run, summary_markdown
 from models.store import RankingFact
@@ -26,14 +27,15 @@ from scrapers.registry import Source
 FETCH_WORKERS = 8
 
 
-@task(name="discover", retries=1, retry_delay_seconds=5)
+@task(name="discover", retries=1, retry_delay_seconds=5, retry_condition_fn=transient, cache_policy=NO_CACHE)
 def discover_source(code: str, *, since: datetime, until: datetime, mode: DiscoveryMode) -> DiscoveryResult:
     """Candidate URLs of one source in the window."""
     p = pipeline()
     return discover(p.registry.get(code), p.client, since=since, until=until, mode=mode)
 
 
-@task(name="fetch")
+# Never cached: a fetch is worth doing again exactly when its inputs (the URL) are the same.
+@task(name="fetch", cache_policy=NO_CACHE)
 def fetch_page(job: tuple[str, str], *, run_id: str) -> FetchOutcome:
     """Fetch, archive, parse and store one page; the client does its own polite retries."""
     code, url = job

@@ -44,6 +44,13 @@ def thread_pool(max_workers: int) -> Any:
     return ThreadPoolTaskRunner(max_workers=max_workers)
 
 
+def transient(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Prefect retry condition: retry what may pass (a locked or unreachable database, a network blip), not bugs."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(getattr(state, "data", None), OperationalError | ConnectionError | TimeoutError)
+
+
 def flow_run_id() -> str | None:
     """The current Prefect flow run's id, or None outside a flow run."""
     from prefect.runtime import flow_run

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from flows import events
 from flows.backfill import chunks
 from flows.errors import ChisoError
 from flows.extraction import extract_document, pending_documents
+from flows.orchestration import transient
 from flows.pipeline import Pipeline, day_range, host_map_from_env
 from models.db import get_engine, session_scope
 from models.store import upsert_document
@@ -131,6 +133,21 @@ def test_extract_document_stores_the_records_and_is_then_no_longer_pending(flow_
         ).all()
     assert [tuple(r) for r in rows] == [("Binh Duong", "icf_top7", 2023)]
     assert (result.rankings, pending_documents(engine)) == (1, [])
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (OperationalError("INSERT", {}, Exception("database is locked")), True),
+        (ConnectionError("reset by peer"), True),
+        (ValueError("a bug"), False),
+        (ChisoError("run `chiso db upgrade`"), False),
+    ],
+)
+def test_tasks_retry_only_transient_errors(error: Exception, retried: bool) -> None:
+    from prefect.states import Failed
+
+    assert transient(None, None, Failed(data=error)) is retried
 
 
 # --- flows under the harness ----------------------------------------------------------------------
