@@ -13,6 +13,9 @@ from extractors.periods import PeriodMention, find_periods, relative_year
 from extractors.records import IndicatorRecord
 
 GROWTH_INDICATORS = frozenset({"grdp_growth"})
+# Press copy states a sub-year period once ("9 tháng đầu năm 2024, ...") and the next sentences report more flows
+# of the same period without repeating it; only these period kinds carry over, and only to flows (money, growth).
+CARRIED_PERIOD_KINDS = frozenset({"period_ytd", "period_h1", "period_quarter", "period_month"})
 MONEY = ("VND", "USD")
 OF_ENTITY = re.compile(
     r"^\s*(?:của|tại|ở|of|in|de|du|à)\s+(?:tỉnh\s+|thành phố\s+|TP\.?\s*)?$", re.IGNORECASE
@@ -155,6 +158,11 @@ def _is_change(ctx: DocContext, text: str, q: Quantity, seg_start: int) -> bool:
     return False
 
 
+def _in_ranges(ctx: DocContext, text: str) -> list[tuple[int, int]]:
+    """Spans of ranges ("từ 8 - 8,5%"): the text claims no single value inside them."""
+    return [(m.start(), m.end()) for m in all_matches("value_range", ctx.lang, text)]
+
+
 def _threshold_guard(ctx: DocContext, text: str, ps: int) -> bool:
     """A count of things reaching a level ("11/23 KCN đạt tỷ lệ lấp đầy trên 90%") precedes the phrase."""
     m = first_match("threshold_count", ctx.lang, text, 0, ps)
@@ -166,15 +174,23 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
     pattern, table = indicator_phrases(ctx.lang, for_rank=False)
     out: list[IndicatorRecord] = []
     seen: set[tuple[object, ...]] = set()
+    carried: str | None = None
     for sent in ctx.sentences:
         text = sent.text
         quantities = find_quantities(text, lang=ctx.lang, convention=ctx.convention)
+        ranges = _in_ranges(ctx, text) if quantities else []
+        quantities = [q for q in quantities if not any(s <= q.start < e for s, e in ranges)]
         if not quantities:
             continue
         periods = find_periods(text, lang=ctx.lang, published=ctx.doc.published)
+        inherited = carried if not periods else None
+        if periods:
+            carried = periods[-1].period if periods[-1].kind in CARRIED_PERIOD_KINDS else None
         phrases = [(m.start(), m.end(), table[m.group(1).casefold()]) for m in pattern.finditer(text)]
         used: set[int] = set()
-        claims: list[tuple[int, int, str, Quantity, Decimal, str]] = []
+        # counts and their follow-on figures first: in "32 industrial parks with a total area of 10,000 ha" the
+        # area belongs to the parks, not to the province's "total area" phrase it contains
+        claims: list[tuple[int, int, str, Quantity, Decimal, str]] = _count_claims(ctx, text, quantities, used)
         for i, (ps, pe, code) in enumerate(phrases):
             rule = rules[code]
             seg_end = phrases[i + 1][0] if i + 1 < len(phrases) else len(text)
@@ -215,12 +231,13 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             q, value, unit = found
             used.add(q.start)
             claims.append((ps, pe, code, q, value, unit))
-        claims.extend(_count_claims(ctx, text, quantities, used))
         for ps, pe, code, q, value, unit in claims:
             ent = _entity_for(ctx, sent, ps, pe)
             if ent is None:
                 continue
             period = _period(ctx, text, periods, q, ps)
+            if period is None and inherited and (rules[code].measure == "money" or code in GROWTH_INDICATORS):
+                period = inherited
             if code == "fdi_registered" and period and period.startswith("cumulative@"):
                 code = "fdi_cumulative"
             lo, hi = min(ps, q.start), max(pe, q.end)

@@ -159,6 +159,9 @@ def _period_from(kind: str, m: re.Match[str], published: datetime | None) -> str
         month = small_number(_group(m, "m"))
         if month is None and _group(m, "mname"):
             month = MONTHS_EN[str(_group(m, "mname")).lower()]
+        if month is None and _group(m, "now") is not None and published is not None:
+            # "từ đầu năm đến nay": January to the month of publication
+            month = published.month
         if month is None or not 1 <= month <= 12:
             return None
         if month == 12:

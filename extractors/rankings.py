@@ -88,7 +88,9 @@ def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | 
             elif kind == "top":
                 rank = small_number(m.groupdict().get("n"))
             out.append((m.start(), m.end(), rank, kind))
-    return out
+    # "nhóm 10 tỉnh dẫn đầu": the "dẫn đầu" inside a Top-N phrase describes the group, not a first place.
+    tops = [(s, e) for s, e, _, k in out if k == "top"]
+    return [r for r in out if r[3] == "top" or not any(s <= r[0] and r[1] <= e for s, e in tops)]
 
 
 @cache
@@ -325,6 +327,16 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
     return attached, [y for _, y in sorted(others)]
 
 
+STREAK_RANGE = re.compile(
+    r"((?:19|20)\d{2})\s*(?:[-–—]|to|through|until|đến|tới|à|au|jusqu'en)\s*(?:năm\s*)?((?:19|20)\d{2})",
+    re.IGNORECASE,
+)
+STREAK_START_BEFORE = re.compile(
+    r"(?:from|since|starting in|beginning in|từ|kể từ|bắt đầu từ|depuis|à partir de)\s*(?:năm\s*|the year\s*)?$",
+    re.IGNORECASE,
+)
+
+
 def _streak(ctx: DocContext, text: str) -> int | None:
     """Length of a streak ("lần thứ 3 liên tiếp", "five consecutive years"), if the sentence states one."""
     m = first_match("streak", ctx.lang, text)
@@ -335,7 +347,7 @@ def _streak(ctx: DocContext, text: str) -> int | None:
 
 
 def _streak_years(ctx: DocContext, text: str, explicit: list[int], n: int) -> list[int] | None:
-    rng = re.search(r"((?:19|20)\d{2})\s*[-–—]\s*((?:19|20)\d{2})", text)
+    rng = STREAK_RANGE.search(text)
     if rng and int(rng.group(2)) - int(rng.group(1)) + 1 == n:
         return list(range(int(rng.group(1)), int(rng.group(2)) + 1))
     s = sorted(set(explicit))
@@ -349,6 +361,12 @@ def _streak_years(ctx: DocContext, text: str, explicit: list[int], n: int) -> li
             return [*s, nxt]
         return None
     if len(s) == 1:
+        # "since 2019, five years in a row" starts the streak; "in 2023, for the fifth year running" ends it.
+        year_at = re.search(rf"(?<!\d){s[0]}(?!\d)", text)
+        if year_at and STREAK_START_BEFORE.search(text[: year_at.start()]):
+            last = s[0] + n - 1
+            pub = ctx.doc.published
+            return list(range(s[0], last + 1)) if pub is None or pub.year >= last else None
         return list(range(s[0] - n + 1, s[0] + 1))
     return None
 
@@ -407,7 +425,10 @@ def _records_for(
     span_hi = max(h.end, trig.end, *(trig.rank_span or (trig.end,)))
     n = _streak(ctx, text)
     if n and trig.program in ICF_PROGRAMS:
-        expanded = _streak_years(ctx, text, years, n)
+        # Every year the sentence names bounds the streak ("the third straight year, after 2021 and 2022"),
+        # not only the one attached to the program name.
+        named = sorted({int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", text)})
+        expanded = _streak_years(ctx, text, named or years, n)
         if expanded is None:
             if not years:
                 pending.append(PendingStreak(sent, h, trig.program, status, n, span_lo, span_hi))
