@@ -190,7 +190,9 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
         used: set[int] = set()
         # counts and their follow-on figures first: in "32 industrial parks with a total area of 10,000 ha" the
         # area belongs to the parks, not to the province's "total area" phrase it contains
-        claims: list[tuple[int, int, str, Quantity, Decimal, str]] = _count_claims(ctx, text, quantities, used)
+        claims: list[tuple[int, int, str, Quantity, Decimal, str]] = _count_claims(
+            ctx, text, quantities, used
+        )
         for i, (ps, pe, code) in enumerate(phrases):
             rule = rules[code]
             seg_end = phrases[i + 1][0] if i + 1 < len(phrases) else len(text)
