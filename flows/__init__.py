@@ -4,3 +4,5 @@ import os
 
 # stdlib loggers of chiso's packages reach the Prefect UI when a flow runs.
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "flows,scrapers,extractors,models")
+# The temporary server would otherwise try to send usage analytics to the internet on every run.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

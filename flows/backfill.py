@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from flows.errors import ChisoError
 from flows.ingest import FETCH_WORKERS, Tally, crawl
-from flows.orchestration import Progress, flow_run_id, publish_markdown, thread_pool
+from flows.orchestration import Progress, flow_run_id, publish_markdown, report_problems, thread_pool
 from flows.pipeline import pipeline
 from flows.runs import begin_run, end_run
 from models.db import session_scope
@@ -125,5 +125,6 @@ def backfill(
     publish_markdown(
         tally.markdown("chiso backfill"), key="chiso-backfill", description="Pages per source, new rankings"
     )
+    report_problems(tally.errors)
     end_run(p.engine, run_id, counts=tally.totals(), errors=tally.errors)
     return tally.totals()

@@ -111,6 +111,14 @@ def _required_day(value: str, *, name: str) -> date:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from exc
 
 
+def _summarise(kind: str, totals: dict[str, int]) -> None:
+    """Print a run's counts; a run that reached no page at all is an error (the problems were logged above)."""
+    typer.echo(f"{kind}: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    reached = sum(totals.get(k, 0) for k in ("stored", "unchanged", "not_modified"))
+    if totals.get("errors") and not reached:
+        raise ChisoError(f"{kind} reached no page: {totals['errors']} problems, see the warnings above")
+
+
 @app.command("run")
 def run(
     sources: SourcesOption = None,
@@ -128,7 +136,7 @@ def run(
     totals = ingest(
         sources=sources, since=_day(since, name="--since"), until=_day(until, name="--until"), extract=extract
     )
-    typer.echo(f"ingest: {totals}")
+    _summarise("ingest", totals)
 
 
 @app.command("backfill")
@@ -165,7 +173,7 @@ def backfill(
             )
         finally:
             backfill_module.progress_hook = None
-    typer.echo(f"backfill: {totals}")
+    _summarise("backfill", totals)
 
 
 @app.command("sync-icf")
@@ -177,7 +185,7 @@ def sync_icf(
     """Read the ICF's Smart21, Top7 and Intelligent Community of the Year pages: the official rankings."""
     from flows.sync_icf import sync_icf as sync
 
-    typer.echo(f"sync-icf: {sync(years=years)}")
+    _summarise("sync-icf", sync(years=years))
 
 
 @app.command("demo")

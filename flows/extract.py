@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import events
 from flows.extraction import DocumentExtraction, extract_document, pending_documents
-from flows.orchestration import each, flow_run_id, publish_markdown, thread_pool, transient
+from flows.orchestration import each, flow_run_id, publish_markdown, report_problems, thread_pool, transient
 from flows.pipeline import pipeline
 from flows.runs import begin_run, end_run, summary_markdown
 
@@ -72,5 +72,6 @@ def extract(
         key="chiso-extract",
         description="Documents extracted and new rankings",
     )
+    report_problems(errors)
     end_run(engine, run_id, counts=totals, errors=errors)
     return totals

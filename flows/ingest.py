@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import events
 from flows.extract import extract_one
 from flows.extraction import DocumentExtraction
-from flows.orchestration import each, flow_run_id, publish_markdown, thread_pool, transient
+from flows.orchestration import each, flow_run_id, publish_markdown, report_problems, thread_pool, transient
 from flows.pipeline import day_range, pipeline
 from flows.runs import begin_run, end_run, summary_markdown
 from models.store import RankingFact
@@ -194,5 +194,6 @@ def ingest(
     publish_markdown(
         tally.markdown("chiso ingest"), key="chiso-ingest", description="Pages per source, new rankings"
     )
+    report_problems(tally.errors)
     end_run(p.engine, run_id, counts=tally.totals(), errors=tally.errors)
     return tally.totals()

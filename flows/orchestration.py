@@ -66,6 +66,20 @@ def in_flow_run() -> bool:
     return FlowRunContext.get() is not None
 
 
+def report_problems(problems: list[str]) -> None:
+    """One warning line per problem, in the terminal and the Prefect UI."""
+    if not problems:
+        return
+    if in_flow_run():
+        from prefect.logging import get_run_logger
+
+        log: Any = get_run_logger()
+    else:
+        log = logger
+    for problem in problems:
+        log.warning("%s", problem)
+
+
 def publish_markdown(markdown: str, *, key: str, description: str) -> None:
     """Leave the run's summary as a Prefect markdown artifact (logged when there is no flow run)."""
     if not in_flow_run():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.ingest import FETCH_WORKERS, Tally, extract_stored, fetch_page
-from flows.orchestration import each, flow_run_id, publish_markdown, thread_pool
+from flows.orchestration import each, flow_run_id, publish_markdown, report_problems, thread_pool
 from flows.pipeline import pipeline
 from flows.runs import begin_run, end_run
 from scrapers.crawl import FetchOutcome
@@ -62,5 +62,6 @@ def sync_icf(years: list[int] | None = None) -> dict[str, int]:
     publish_markdown(
         tally.markdown("chiso sync-icf"), key="chiso-sync-icf", description="ICF pages and rankings"
     )
+    report_problems(tally.errors)
     end_run(p.engine, run_id, counts=tally.totals(), errors=tally.errors)
     return tally.totals()

@@ -150,6 +150,25 @@ def test_tasks_retry_only_transient_errors(error: Exception, retried: bool) -> N
     assert transient(None, None, Failed(data=error)) is retried
 
 
+@pytest.mark.parametrize(
+    ("totals", "fails"),
+    [
+        ({"stored": 0, "not_modified": 0, "errors": 6}, True),
+        ({"stored": 3, "not_modified": 0, "errors": 2}, False),
+        ({"stored": 0, "not_modified": 12, "errors": 0}, False),
+        ({"stored": 0, "not_modified": 0, "errors": 0}, False),
+    ],
+)
+def test_a_run_that_reached_no_page_is_an_error(totals: dict[str, int], fails: bool) -> None:
+    from flows.cli import _summarise
+
+    if fails:
+        with pytest.raises(ChisoError, match="reached no page: 6 problems"):
+            _summarise("ingest", totals)
+    else:
+        _summarise("ingest", totals)
+
+
 # --- flows under the harness ----------------------------------------------------------------------
 
 
