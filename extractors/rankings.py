@@ -28,6 +28,28 @@ EXCLUDED_YEAR_BEFORE = re.compile(
 CAUSATIVE_BEFORE = re.compile(
     r"(?:đưa|giúp|make|making|help|helping|turn|faire de)\s+(?:tỉnh\s+)?$", re.IGNORECASE
 )
+# "mục tiêu của Bình Dương là trở thành ...": the goal is named before its owner (ho2-a02).
+ASPIRATION_OWNER_BEFORE = re.compile(
+    r"(?:mục tiêu|kế hoạch|khát vọng|goal|aim|ambition|objectif)\s+(?:của|of|de)\s+(?:tỉnh\s+|the\s+|la\s+)?$",
+    re.IGNORECASE,
+)
+# A superlative ("lớn nhất", "highest") describes a quantity, not a place in an index: never carried (ho-a04).
+SUPERLATIVE = re.compile(
+    r"cao nhất|lớn nhất|nhiều nhất|tốt nhất|highest|largest|best|le plus|la plus", re.IGNORECASE
+)
+# "trong 9 tháng", "first 11 months": a year-to-date rank is of the publication year (ho-a04).
+YTD_MONTHS = re.compile(
+    r"(?<!\d)(?P<n>\d{1,2}) tháng|first (?P<n2>\d{1,2}) months|(?P<n3>\d{1,2}) premiers mois", re.IGNORECASE
+)
+# "địa phương nhiều năm liền đứng đầu": a past habit, not the rank in the context's year (a08).
+PAST_HABIT_BEFORE = re.compile(
+    r"(?:nhiều năm(?: liền)?|từng|formerly|previously|longtemps|autrefois)\s+$", re.IGNORECASE
+)
+# "results announced in 2024": an index of year N is published in N+1 (a11, ho-a03).
+ANNOUNCED_BEFORE = re.compile(
+    r"(?:công bố|announced|published|released|publié|publiés)\s+(?:\w+\s+){0,2}(?:in\s+|vào\s+|en\s+|năm\s+|tháng\s*\d{1,2}[/-])?$",
+    re.IGNORECASE,
+)
 ICF_PROGRAMS = ("icf_smart21", "icf_top7", "icf_icoty")
 SMART21_SHIFT_UNTIL = 2019  # Smart21 of award year N was announced in autumn N-1 up to the 2020 award year
 
@@ -40,6 +62,12 @@ class Trigger:
     rank: int | None = None
     rank_last: bool = False
     rank_span: tuple[int, int] | None = None
+    # named only through the document context (the previous sentence's program), with that context's year
+    carried: bool = False
+    carried_year: int | None = None
+
+
+Carry = tuple[str, int | None]
 
 
 @dataclass(frozen=True)
@@ -100,15 +128,30 @@ def _gate(lang: str) -> re.Pattern[str]:
     parts += [
         p.pattern for name in ("rank_n", "rank_first", "rank_last", "rank_top") for p in rule(name, lang)
     ]
+    parts += [p.pattern for p in rule("program_anaphor", lang)]
     unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p) for p in parts]
     return re.compile("|".join(f"(?:{p})" for p in unnamed), re.IGNORECASE)
 
 
-def find_triggers(ctx: DocContext, idx: int) -> list[Trigger]:
+def clauses(ctx: DocContext, text: str) -> list[tuple[int, int]]:
+    """Spans of the clauses a contrast ("trong khi", "while", "tandis que") splits a sentence into."""
+    cuts = [m.start() for m in all_matches("clause_contrast", ctx.lang, text)]
+    bounds = [0, *cuts, len(text)]
+    return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
+
+
+def clause_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
+    return next(((a, b) for a, b in spans if a <= pos < b), spans[-1])
+
+
+def find_triggers(
+    ctx: DocContext, idx: int, carry: Carry | None = None
+) -> tuple[list[Trigger], list[tuple[int, int, str]]]:
+    """The sentence's triggers, and the programs it names (with or without a rank) for the document context."""
     sent = ctx.sentences[idx]
     text = sent.text
     if not _gate(ctx.lang).search(text):
-        return []
+        return [], []
     found: list[Trigger] = []
     index_spans: list[tuple[int, int, str]] = []
     for pr in program_rules():
@@ -142,7 +185,59 @@ def find_triggers(ctx: DocContext, idx: int) -> list[Trigger]:
         used.add(rs)
         found.append(Trigger(code, s, e, None if kind == "top" else rank, kind == "last", (rs, re_)))
     found.extend(_indicator_rank_triggers(ctx, text, [r for r in ranks if r[0] not in used], has_top))
-    return _drop_overlaps(found)
+    named = [(t.start, t.end, t.program) for t in found] + index_spans
+    if carry is not None:
+        found.extend(_carried_triggers(ctx, text, carry, ranks, found, named))
+    return _drop_overlaps(found), sorted(named)
+
+
+def _carried_triggers(
+    ctx: DocContext,
+    text: str,
+    carry: Carry,
+    ranks: list[tuple[int, int, int | None, str]],
+    found: list[Trigger],
+    named: list[tuple[int, int, str]],
+) -> list[Trigger]:
+    """Rank phrases and references ("danh sách này", "the title") in a clause that names no program of its own
+    take the program of the previous sentence: "PCI 2023 ... công bố. Hải Phòng dẫn đầu bảng xếp hạng."."""
+    code, year = carry
+    spans = clauses(ctx, text)
+    taken = {t.rank_span for t in found if t.rank_span}
+    out: list[Trigger] = []
+    for lo, hi in spans:
+        own = {c for s, _, c in named if lo <= s < hi}
+        if own:
+            # only the award is "the title": a Top7 place named before is not (ho-a02)
+            if code == "icf_icoty" and code not in own:
+                out.extend(
+                    Trigger(code, m.start(), m.end(), carried=True, carried_year=year)
+                    for m in all_matches("title_anaphor", ctx.lang, text[:hi])
+                    if m.start() >= lo
+                )
+            continue
+        here: list[Trigger] = []
+        if code not in ICF_PROGRAMS:
+            for rs, re_, rank, kind in ranks:
+                if not lo <= rs < hi or (rs, re_) in taken:
+                    continue
+                if kind in ("first", "last") and SUPERLATIVE.search(text, rs, re_):
+                    continue
+                if PAST_HABIT_BEFORE.search(text[max(0, rs - 25) : rs]):
+                    continue
+                here.append(
+                    Trigger(
+                        code, rs, re_, None if kind == "top" else rank, kind == "last", (rs, re_), True, year
+                    )
+                )
+        if not here:
+            here = [
+                Trigger(code, m.start(), m.end(), carried=True, carried_year=year)
+                for m in all_matches("program_anaphor", ctx.lang, text[:hi])
+                if m.start() >= lo
+            ]
+        out.extend(here)
+    return out
 
 
 def _drop_overlaps(trigs: list[Trigger]) -> list[Trigger]:
@@ -255,7 +350,8 @@ def holders(ctx: DocContext, sent: Sentence, trig: Trigger) -> list[Mention]:
     place when the sentence refers to it ("tỉnh", "the province")."""
     text = sent.text
     excluded = _excluded_mentions(ctx, sent)
-    cands = [m for m in sent.mentions if m.start not in excluded]
+    lo, hi = clause_of(clauses(ctx, text), trig.start)
+    cands = [m for m in sent.mentions if m.start not in excluded and lo <= m.start < hi]
     head = trig.rank_span[0] if trig.rank_span and trig.rank_span[0] > trig.start else trig.start
     before = [m for m in cands if m.end <= head]
     after = [m for m in cands if m.start >= trig.end]
@@ -266,8 +362,8 @@ def holders(ctx: DocContext, sent: Sentence, trig: Trigger) -> list[Mention]:
         if re.search(r":|\b(?:gồm|bao gồm|là|include|includes|including|are|were|sont|comprennent)\b", gap):
             return after
         return _group_after(after, text)
-    if ctx.main is not None and not sent.mentions:
-        anaphor = first_match("anaphor", ctx.lang, text, 0, head if head > trig.start else trig.end)
+    if ctx.main is not None and not [m for m in sent.mentions if lo <= m.start < hi]:
+        anaphor = first_match("anaphor", ctx.lang, text, lo, head if head > trig.start else trig.end)
         if anaphor and not re.search(
             r"(?<!\w)(?:một|các|những|mỗi|a|an|any|each|every)\s*$", text[: anaphor.start()], re.IGNORECASE
         ):
@@ -288,6 +384,11 @@ def status_of(ctx: DocContext, text: str, lo: int, hi: int) -> str:
     if first_match("candidate", ctx.lang, window) is not None:
         return "candidate"
     return "achieved"
+
+
+@cache
+def _index_programs() -> frozenset[str]:
+    return frozenset(pr.program.code for pr in program_rules() if pr.program.kind == "index")
 
 
 def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
@@ -316,6 +417,14 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
             attached.append(int(ym.group()))
             continue
         if EXCLUDED_YEAR_BEFORE.search(text[max(0, ym.start() - 30) : ym.start()]):
+            continue
+        if trig.program in _index_programs() and ANNOUNCED_BEFORE.search(
+            text[max(0, ym.start() - 40) : ym.start()]
+        ):
+            # the announcement year of an index is the year after the one it measures
+            y = int(ym.group()) - 1
+            if y not in attached:
+                others.append((min(abs(ym.start() - trig.start), abs(ym.start() - trig.end)), y))
             continue
         if re.match(r"\s*[-–—]\s*(?:19|20)\d{2}", text[ym.end() :]) or re.search(
             r"(?:19|20)\d{2}\s*[-–—]\s*$", text[: ym.start()]
@@ -375,8 +484,13 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
     records: list[RankingRecord] = []
     pending: list[PendingStreak] = []
     unheld: tuple[int, Trigger] | None = None
+    # the document context: the program the previous sentence named or used, and its year
+    carry: Carry | None = None
+    carry_idx = -2
+    doc_years: dict[str, int] = {}
     for idx, sent in enumerate(ctx.sentences):
-        triggers = find_triggers(ctx, idx)
+        triggers, named = find_triggers(ctx, idx, carry if carry_idx == idx - 1 else None)
+        before = len(records)
         if (
             not triggers
             and unheld
@@ -395,17 +509,57 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
                     unheld = (idx, trig)
                 continue
             for h in hs:
-                records.extend(_records_for(ctx, sent, trig, h, pending))
+                records.extend(_records_for(ctx, sent, trig, h, pending, doc_years))
+        new = records[before:]
+        for r in new:
+            if r.year is not None and not r.year_inferred:
+                doc_years[r.program] = r.year
+        if named:
+            carry = _context_of(ctx, sent, named[-1], new)
+            carry_idx = idx
+            if idx == 0 and ctx.title_end and sent.end <= ctx.title_end:
+                for s, e, code in named:
+                    year = _context_of(ctx, sent, (s, e, code), new)[1]
+                    if year is not None:
+                        ctx.notes.setdefault(f"title_year:{code}", year)
+        elif any(t.carried for t in triggers) and new:
+            carry_idx = idx
     records.extend(_resolve_pending(pending, records))
     return _finalise(records)
 
 
+def _context_of(
+    ctx: DocContext, sent: Sentence, span: tuple[int, int, str], new: list[RankingRecord]
+) -> Carry:
+    """The program a sentence names last and its year: from its records, else the year next to the name."""
+    s, e, code = span
+    dated = [r.year for r in new if r.program == code and r.year is not None and not r.year_inferred]
+    if dated:
+        return code, dated[0]
+    attached, others = _years(sent.text, Trigger(code, s, e))
+    found = attached or others
+    return code, found[0] if found else None
+
+
+def _masked(text: str, lo: int, hi: int) -> str:
+    """The sentence with everything outside one clause blanked (offsets kept)."""
+    return " " * lo + text[lo:hi] + " " * (len(text) - hi)
+
+
 def _records_for(
-    ctx: DocContext, sent: Sentence, trig: Trigger, h: Mention, pending: list[PendingStreak]
+    ctx: DocContext,
+    sent: Sentence,
+    trig: Trigger,
+    h: Mention,
+    pending: list[PendingStreak],
+    doc_years: dict[str, int] | None = None,
 ) -> list[RankingRecord]:
-    text = sent.text
+    full = sent.text
+    c_lo, c_hi = clause_of(clauses(ctx, full), trig.start)
+    # years, status and streaks are read in the trigger's own clause ("A ... last year, while B ... in 2006")
+    text = full if (c_lo, c_hi) == (0, len(full)) else _masked(full, c_lo, c_hi)
     lo = h.end if h.end <= trig.start else 0
-    if CAUSATIVE_BEFORE.search(text[: h.start]):
+    if CAUSATIVE_BEFORE.search(text[: h.start]) or ASPIRATION_OWNER_BEFORE.search(text[: h.start]):
         lo = 0
     status = status_of(ctx, text, lo, trig.start if h.end <= trig.start else min(h.start, trig.start))
     if status == "achieved" and trig.rank_span and trig.rank_span[0] < trig.start:
@@ -417,10 +571,40 @@ def _records_for(
         if trig.program == "icf_smart21" and y <= SMART21_SHIFT_UNTIL:
             y += 1
         years = [y]
+    if not years and trig.carried and trig.carried_year is not None:
+        years = [trig.carried_year]
+    if (
+        not years
+        and trig.program in ICF_PROGRAMS
+        and idx_of(ctx, sent) > 0
+        and not relative_year(text, lang=ctx.lang, published=ctx.doc.published)
+    ):
+        # an ICF story whose title names a program and its year is about that award cycle (a14)
+        cycle = [v for k, v in ctx.notes.items() if k.startswith("title_year:icf_")]
+        if cycle:
+            years = [cycle[0]]
     if not years:
         rel = relative_year(text, lang=ctx.lang, published=ctx.doc.published)
-        if rel:
+        titled = ctx.notes.get(f"title_year:{trig.program}")
+        pub_year = ctx.doc.published.year if ctx.doc.published else None
+        this_year = rel is None or rel[0] == pub_year
+        if trig.program in ICF_PROGRAMS and titled is not None and this_year and idx_of(ctx, sent) > 0:
+            # an ICF release names its program by award year in the title; "this year's Smart21" in its body
+            # is that award year, not the calendar year of the release (ho-a08)
+            years = [titled]
+        elif rel:
             years = [rel[0]]
+    if not years and trig.program.endswith("_rank") and ctx.doc.published is not None:
+        ytd = YTD_MONTHS.search(text)
+        if ytd:
+            months = int(ytd.group("n") or ytd.group("n2") or ytd.group("n3"))
+            pub = ctx.doc.published
+            years = [pub.year if pub.month > months else pub.year - 1]
+    if not years and trig.program == "icf_icoty" and status == "candidate" and doc_years:
+        # the Top7 of award year N compete for the Intelligent Community of the Year N (ho-a02)
+        top7 = doc_years.get("icf_top7")
+        if top7 is not None:
+            years = [top7]
     span_lo = min(h.start, trig.start, *(trig.rank_span or (trig.start,)))
     span_hi = max(h.end, trig.end, *(trig.rank_span or (trig.end,)))
     n = _streak(ctx, text)
@@ -441,6 +625,10 @@ def _records_for(
     if not years:
         return [_record(ctx, sent, h, trig, None, status, False, span_lo, span_hi)]
     return [_record(ctx, sent, h, trig, y, status, False, span_lo, span_hi) for y in years]
+
+
+def idx_of(ctx: DocContext, sent: Sentence) -> int:
+    return next(i for i, s in enumerate(ctx.sentences) if s is sent)
 
 
 def _record(

@@ -16,6 +16,8 @@ SENTENCES = load_sentences()
 ARTICLES = load_articles()
 # the held-out block ("ho-" ids) was written before the 2026.11.2 rule changes to measure generalisation
 HELD_OUT = [c for c in SENTENCES + ARTICLES if c.id.startswith("ho-")]
+# the second held-out block ("ho2-" ids, 4 articles) was written before the 2026.11.3 rule changes
+HELD_OUT_2 = [c for c in SENTENCES + ARTICLES if c.id.startswith("ho2-")]
 FLOORS = yaml.safe_load(Path(__file__).with_name("quality_floors.yaml").read_text(encoding="utf-8"))
 
 
@@ -47,7 +49,7 @@ def test_held_out_block_has_at_least_80_sentences_and_8_articles() -> None:
     assert sum(c in ARTICLES for c in HELD_OUT) >= 8
 
 
-SUBSETS = {"all": SENTENCES + ARTICLES, "articles": ARTICLES, "heldout": HELD_OUT}
+SUBSETS = {"all": SENTENCES + ARTICLES, "articles": ARTICLES, "heldout": HELD_OUT, "heldout2": HELD_OUT_2}
 
 
 @pytest.mark.parametrize("subset", sorted(SUBSETS))
