@@ -7,38 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from extractors.catalogue import rule
+from extractors.numbers import SPELLED
 
-WORD_NUMBERS = {
-    "hai": 2,
-    "ba": 3,
-    "bốn": 4,
-    "tư": 4,
-    "năm": 5,
-    "sáu": 6,
-    "bảy": 7,
-    "tám": 8,
-    "chín": 9,
-    "mười": 10,
-    "mười một": 11,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "deux": 2,
-    "trois": 3,
-    "quatre": 4,
-    "cinq": 5,
-    "sept": 7,
-    "huit": 8,
-    "neuf": 9,
-    "dix": 10,
-    "onze": 11,
+# Counts of months, quarters or years in a streak: the spelled-out numbers from 2 up, plus "mười một".
+WORD_NUMBERS = {word: n for words in SPELLED.values() for word, n in words.items() if 2 <= n <= 12} | {
+    "mười một": 11
 }
 ORDINALS = {
     "first": 1,

@@ -65,6 +65,11 @@ def source_args() -> list[str]:
     return [arg for code in SOURCES for arg in ("--source", code)]
 
 
+def window_command(command: str) -> list[str]:
+    """`chiso run` or `chiso backfill` over the test window and sources."""
+    return [command, "--since", str(SINCE), "--until", str(UNTIL), *source_args()]
+
+
 def reference_run(url: str, *, registry: Registry, web: LocalWeb, kinds: tuple[str, ...]) -> dict[str, Any]:
     """The same work done once, in this process, into a fresh database."""
     from flows.backfill import backfill
@@ -100,12 +105,7 @@ def test_killed_backfill_resumes_to_the_same_database(
     web.latency = 0.1  # slow enough to stop it half-way
     try:
         first = chiso_process(
-            "backfill",
-            "--since",
-            str(SINCE),
-            "--until",
-            str(UNTIL),
-            *source_args(),
+            *window_command("backfill"),
             db_url=url,
             sources_file=sources_file,
             web=web,
@@ -122,12 +122,7 @@ def test_killed_backfill_resumes_to_the_same_database(
     assert 8 <= len(before_resume) < len(SOURCES) * 24, "the backfill was not stopped half-way"
 
     second = chiso_process(
-        "backfill",
-        "--since",
-        str(SINCE),
-        "--until",
-        str(UNTIL),
-        *source_args(),
+        *window_command("backfill"),
         db_url=url,
         sources_file=sources_file,
         web=web,
@@ -151,24 +146,14 @@ def test_schedule_and_backfill_overlapping_give_the_same_database_as_one_run(
     url = f"sqlite:///{tmp_path / 'overlap.db'}"
     upgrade_and_seed(url)
     scheduled = chiso_process(
-        "run",
-        "--since",
-        str(SINCE),
-        "--until",
-        str(UNTIL),
-        *source_args(),
+        *window_command("run"),
         db_url=url,
         sources_file=sources_file,
         web=web,
         home=tmp_path / "p1",
     )
     manual = chiso_process(
-        "backfill",
-        "--since",
-        str(SINCE),
-        "--until",
-        str(UNTIL),
-        *source_args(),
+        *window_command("backfill"),
         db_url=url,
         sources_file=sources_file,
         web=web,
