@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Literal
 
 from prefect import flow
-from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -69,25 +68,24 @@ def mark_finished(engine: Engine, codes: list[str], *, chunk: str, tally: Tally,
 
 @flow(name="backfill", task_runner=thread_pool(FETCH_WORKERS), log_prints=True)
 def backfill(
-    since: Annotated[date, Field(description="First publication day of the range (inclusive).")],
-    until: Annotated[
-        date | None, Field(description="Last publication day (inclusive); default today.")
-    ] = None,
-    sources: Annotated[
-        list[str] | None,
-        Field(description="Source codes from the registry (`chiso sources`); empty means all."),
-    ] = None,
-    chunk: Annotated[
-        ChunkSize, Field(description="Slice of the range done (and resumed) as one unit.")
-    ] = "month",
-    extract: Annotated[
-        bool, Field(description="Extract inline (false when events trigger extraction).")
-    ] = True,
-    redo: Annotated[bool, Field(description="Do again the chunks an earlier backfill finished.")] = False,
+    since: date,
+    until: date | None = None,
+    sources: list[str] | None = None,
+    chunk: ChunkSize = "month",
+    extract: bool = True,
+    redo: bool = False,
 ) -> dict[str, int]:
     """Fetch and store what the sources published over a date range, walking their sitemaps chunk by chunk.
 
     A chunk finished by any earlier backfill is skipped, so a crashed backfill resumes where it stopped.
+
+    Args:
+        since: First publication day of the range (inclusive).
+        until: Last publication day (inclusive); default today.
+        sources: Source codes from the registry (`chiso sources`); empty means all.
+        chunk: Slice of the range done (and resumed) as one unit: month or week.
+        extract: Extract inline; false when `chiso.document.stored` events trigger extraction.
+        redo: Do again the chunks an earlier backfill finished.
     """
     p = pipeline()
     selected = p.select(sources)

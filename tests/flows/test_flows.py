@@ -273,3 +273,23 @@ def test_backfill_walks_monthly_sitemaps_and_skips_finished_chunks(
     assert finished == 24
     assert second["discovered"] == 0
     assert len(web.log) == requests_before
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("flows.ingest", "ingest"),
+        ("flows.backfill", "backfill"),
+        ("flows.extract", "extract"),
+        ("flows.sync_icf", "sync_icf"),
+    ],
+)
+def test_every_flow_parameter_has_a_description_for_the_ui_form(module: str, name: str) -> None:
+    import importlib
+
+    from prefect.utilities.callables import parameter_schema
+
+    flow = getattr(importlib.import_module(module), name)
+    properties = parameter_schema(flow.fn).model_dump()["properties"]
+    assert properties
+    assert {p: bool(v.get("description")) for p, v in properties.items()} == dict.fromkeys(properties, True)
