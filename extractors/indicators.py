@@ -30,6 +30,12 @@ RISE_BEFORE = re.compile(
     r"\s*(?:khoảng|gần|hơn|trên|by|of|about|nearly|over|de)?\s*$",
     re.IGNORECASE,
 )
+NATIONAL_GAP = re.compile(r"\s*(?:of|in|du|de|của)?\s*(?:the\s+)?", re.IGNORECASE)
+# "Bắc Ninh thu hút 2,3 tỷ USD vốn FDI, cao hơn Quảng Ninh (1,5 tỷ USD)": a figure set directly before the phrase
+# is its value, before any figure further on (ho3-a02)
+ADJACENT_GAP = re.compile(r"\s*(?:vốn\s*)?")
+# "... Quảng Ninh (1,5 tỷ USD) và Hải Phòng (1,2 tỷ USD)": the same indicator for another place, in brackets (ho3-a02)
+BRACKETED = re.compile(r"\s*\(\s*$")
 NUMBER_PART = re.compile(r"(?:\d[\d.,\u00a0\u202f ]*\d|\d)\s?")
 
 
@@ -87,6 +93,17 @@ def _entity_for(ctx: DocContext, sent: Sentence, ps: int, pe: int) -> Mention | 
     for m in sent.mentions:
         if m.start >= pe and OF_ENTITY.match(text[pe : m.start]):
             return m
+    # "croissance économique du pays", "GRDP của cả nước": the nation's figure, whoever was named before (ho3-a05)
+    nat = first_match("national_scope", ctx.lang, text, pe, pe + 16)
+    if nat is not None and NATIONAL_GAP.fullmatch(text[pe : nat.start()]):
+        return None
+    # "Ses exportations", "The province's GRDP", "... của tỉnh": the place the document is about (ho3-a04, ho3-a05)
+    if ctx.main is not None:
+        head, tail = text[max(0, ps - 20) : ps], text[pe : pe + 25]
+        if any(not head[m.end() :].strip() for m in all_matches("possessive_anaphor", ctx.lang, head)) or any(
+            not tail[: m.start()].strip() for m in all_matches("anaphor_after", ctx.lang, tail)
+        ):
+            return ctx.main
     before = [m for m in sent.mentions if m.end <= ps]
     if before:
         return before[-1]
@@ -184,9 +201,22 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             continue
         periods = find_periods(text, lang=ctx.lang, published=ctx.doc.published)
         inherited = carried if not periods else None
-        if periods:
-            carried = periods[-1].period if periods[-1].kind in CARRIED_PERIOD_KINDS else None
+        # A later annual, cumulative or same-period-last-year figure ("cùng kỳ năm 2023") does not end the report's
+        # period: the next period-less flow is still of it (ho3-a03, ho3-a05); another sub-year period replaces it.
+        own = [
+            p
+            for p in periods
+            if p.kind in CARRIED_PERIOD_KINDS
+            and not first_match("comparison", ctx.lang, text, max(0, p.start - 25), p.start)
+        ]
+        if own:
+            carried = own[-1].period
         phrases = [(m.start(), m.end(), table[m.group(1).casefold()]) for m in pattern.finditer(text)]
+        if "grdp_growth" in rules:
+            for m in all_matches("economy_growth", ctx.lang, text):
+                if not any(s <= m.start() < e for s, e, _ in phrases):
+                    phrases.append((m.start(), m.end(), "grdp_growth"))
+            phrases.sort()
         used: set[int] = set()
         # counts and their follow-on figures first: in "32 industrial parks with a total area of 10,000 ha" the
         # area belongs to the parks, not to the province's "total area" phrase it contains
@@ -198,6 +228,13 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             seg_end = phrases[i + 1][0] if i + 1 < len(phrases) else len(text)
             found = None
             for q in quantities:
+                if q.end <= ps and q.start not in used and ADJACENT_GAP.fullmatch(text[q.end : ps]):
+                    fit = _fit(rule, q)
+                    if fit is not None and not _is_change(ctx, text, q, 0):
+                        found = (q, *fit)
+            for q in quantities:
+                if found is not None:
+                    break
                 if q.start < pe or q.start >= seg_end or q.start in used:
                     continue
                 if code not in GROWTH_INDICATORS and _is_change(ctx, text, q, pe):
@@ -233,17 +270,46 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             q, value, unit = found
             used.add(q.start)
             claims.append((ps, pe, code, q, value, unit))
+        holders: dict[int, Mention] = {}
+        for q in quantities:
+            if q.start in used or not re.match(r"\s*\)", text[q.end :]):
+                continue
+            lead = BRACKETED.search(text, 0, q.start)
+            named = [
+                m
+                for m in sent.mentions
+                if lead and m.end <= lead.start() and not text[m.end : lead.start()].strip()
+            ]
+            prior = [c for c in claims if c[3].end <= q.start and _fit(rules[c[2]], q) is not None]
+            fit = _fit(rules[prior[-1][2]], q) if prior else None
+            if named and prior and fit is not None:
+                ps, pe, code = prior[-1][:3]
+                used.add(q.start)
+                holders[q.start] = named[-1]
+                claims.append((ps, pe, code, q, *fit))
         for ps, pe, code, q, value, unit in claims:
-            ent = _entity_for(ctx, sent, ps, pe)
+            ent = holders.get(q.start) or _entity_for(ctx, sent, ps, pe)
             if ent is None:
                 continue
             period = _period(ctx, text, periods, q, ps)
             if period is None and inherited and (rules[code].measure == "money" or code in GROWTH_INDICATORS):
                 period = inherited
+            # "trong đó cấp mới 72 dự án": newly licensed projects are a flow of the carried period (ho-a01)
+            if (
+                period is None
+                and inherited
+                and code == "fdi_projects"
+                and first_match("new_projects", ctx.lang, text, max(0, q.start - 15), pe) is not None
+            ):
+                period = inherited
             if code == "fdi_registered" and period and period.startswith("cumulative@"):
                 code = "fdi_cumulative"
             lo, hi = min(ps, q.start), max(pe, q.end)
-            status = _status(ctx, text, max(0, lo - 80), q.start)
+            # "xuất khẩu ước đạt 7,1 tỷ USD, tăng 17,3%; nhập khẩu đạt 4,9 tỷ USD": an estimate or target word
+            # of the clause before a semicolon is not this figure's (ho3-a01)
+            win_lo = max(0, lo - 80)
+            win_lo = max(win_lo, text.rfind(";", win_lo, lo) + 1)
+            status = _status(ctx, text, win_lo, q.start)
             rec = IndicatorRecord(
                 ent.name,
                 ent.country,
@@ -260,7 +326,27 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             if rec.key() not in seen:
                 seen.add(rec.key())
                 out.append(rec)
-    return out
+    return _drop_headline_restatements(ctx, out)
+
+
+def _drop_headline_restatements(ctx: DocContext, recs: list[IndicatorRecord]) -> list[IndicatorRecord]:
+    """A period-less headline figure that rounds a dated body figure of the same place and indicator ("exports
+    top 19 billion USD" over "19.4 billion USD in the first nine months of 2024") is that figure again (ho3-a04,
+    ho-a06)."""
+    if not ctx.title_end:
+        return recs
+    body = [r for r in recs if r.start >= ctx.title_end and r.period is not None]
+
+    def restated(h: IndicatorRecord) -> bool:
+        return any(
+            b.entity == h.entity
+            and b.indicator == h.indicator
+            and b.unit == h.unit
+            and abs(b.value - h.value) <= 0.1 * max(abs(b.value), abs(h.value))
+            for b in body
+        )
+
+    return [r for r in recs if not (r.end <= ctx.title_end and r.period is None and restated(r))]
 
 
 def _count_claims(

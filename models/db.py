@@ -52,6 +52,9 @@ def get_engine(url: str | None = None) -> Engine:
         parsed = make_url(resolved)
     except ArgumentError as exc:
         raise DatabaseError(f"invalid database URL {resolved!r}: {exc}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        # The driver chiso ships is psycopg 3; SQLAlchemy 2.0 would otherwise look for psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg")
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -61,7 +64,7 @@ def get_engine(url: str | None = None) -> Engine:
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["connect_args"] = {"connect_timeout": 10}
-    engine = create_engine(resolved, **kwargs)
+    engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     _engines[resolved] = engine

@@ -203,9 +203,10 @@ def entity_ids(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[
     found: dict[tuple[str, str], int] = {}
     for start in range(0, len(wanted), BATCH_SIZE):
         chunk = wanted[start : start + BATCH_SIZE]
+        table = Entity.__table__  # type: ignore[attr-defined]
         rows = session.execute(
-            select(Entity.name, Entity.country, Entity.id).where(  # type: ignore[call-overload]
-                tuple_(Entity.name, Entity.country).in_(chunk)
+            select(table.c.name, table.c.country, table.c.id).where(
+                tuple_(table.c.name, table.c.country).in_(chunk)
             )
         )
         found.update({(r.name, r.country): r.id for r in rows})

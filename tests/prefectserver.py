@@ -69,7 +69,8 @@ class PrefectServer:
         return env
 
     def start(self) -> PrefectServer:
-        env = self.env({"PREFECT_UI_ENABLED": "false"})
+        # A short scheduler loop so tests see scheduled runs within seconds (the default is 60 s).
+        env = self.env({"PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"})
         with self.log_path.open("wb") as log:
             self._proc = subprocess.Popen(
                 [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],

@@ -18,6 +18,8 @@ ARTICLES = load_articles()
 HELD_OUT = [c for c in SENTENCES + ARTICLES if c.id.startswith("ho-")]
 # the second held-out block ("ho2-" ids, 4 articles) was written before the 2026.11.3 rule changes
 HELD_OUT_2 = [c for c in SENTENCES + ARTICLES if c.id.startswith("ho2-")]
+# the third held-out block ("ho3-" ids, 5 indicator-dense articles) was written before the 2026.11.4 rule changes
+HELD_OUT_3 = [c for c in SENTENCES + ARTICLES if c.id.startswith("ho3-")]
 FLOORS = yaml.safe_load(Path(__file__).with_name("quality_floors.yaml").read_text(encoding="utf-8"))
 
 
@@ -49,7 +51,13 @@ def test_held_out_block_has_at_least_80_sentences_and_8_articles() -> None:
     assert sum(c in ARTICLES for c in HELD_OUT) >= 8
 
 
-SUBSETS = {"all": SENTENCES + ARTICLES, "articles": ARTICLES, "heldout": HELD_OUT, "heldout2": HELD_OUT_2}
+SUBSETS = {
+    "all": SENTENCES + ARTICLES,
+    "articles": ARTICLES,
+    "heldout": HELD_OUT,
+    "heldout2": HELD_OUT_2,
+    "heldout3": HELD_OUT_3,
+}
 
 
 @pytest.mark.parametrize("subset", sorted(SUBSETS))

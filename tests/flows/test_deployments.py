@@ -170,6 +170,29 @@ def _flow_runs(deployment: str) -> list[Any]:
         )
 
 
+@pytest.mark.timeout(120)
+def test_the_server_schedules_runs_of_the_scheduled_deployments(stack: Stack) -> None:
+    # Guards the server's scheduler itself: with SQLAlchemy 2.1 it failed on every loop and no run was ever
+    # scheduled, while deploying still worked.
+    deadline = time.monotonic() + 60
+    scheduled: dict[str, list[Any]] = {}
+    while time.monotonic() < deadline:
+        scheduled = {
+            name: [
+                r for r in _flow_runs(name) if r.state_type is not None and r.state_type.value == "SCHEDULED"
+            ]
+            for name in ("ingest-scheduled", "sync-icf-weekly")
+        }
+        if all(scheduled.values()):
+            break
+        time.sleep(1)
+    assert {name: bool(runs) for name, runs in scheduled.items()} == {
+        "ingest-scheduled": True,
+        "sync-icf-weekly": True,
+    }
+    assert all(r.parameters == {"extract": False} for r in scheduled["ingest-scheduled"])
+
+
 @pytest.mark.timeout(240)
 def test_stored_documents_trigger_the_extract_deployment(stack: Stack) -> None:
     # A batch as large as the reactive threshold fires at once.
