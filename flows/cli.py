@@ -111,6 +111,14 @@ def _required_day(value: str, *, name: str) -> date:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from exc
 
 
+def _prepare_database() -> None:
+    from flows.database import prepare_empty
+
+    created = prepare_empty()
+    if created:
+        typer.echo(f"new database: {created}")
+
+
 def _summarise(kind: str, totals: dict[str, int]) -> None:
     """Print a run's counts; a run that reached no page at all is an error (the problems were logged above)."""
     typer.echo(f"{kind}: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
@@ -131,6 +139,7 @@ def run(
     extract: Annotated[bool, typer.Option("--extract/--no-extract", help="Extract inline.")] = True,
 ) -> None:
     """Ingest once, live: discover, fetch, store and extract what the sources published recently."""
+    _prepare_database()
     from flows.ingest import ingest
 
     totals = ingest(
@@ -152,6 +161,7 @@ def backfill(
     """Fetch a date range through the sources' sitemaps, chunk by chunk; resumes where a crashed one stopped."""
     if chunk not in ("month", "week"):
         raise typer.BadParameter(f"{chunk!r} is not month or week", param_hint="--chunk")
+    _prepare_database()
     from rich.progress import Progress
 
     from flows import backfill as backfill_module
@@ -183,6 +193,7 @@ def sync_icf(
     ] = None,
 ) -> None:
     """Read the ICF's Smart21, Top7 and Intelligent Community of the Year pages: the official rankings."""
+    _prepare_database()
     from flows.sync_icf import sync_icf as sync
 
     _summarise("sync-icf", sync(years=years))

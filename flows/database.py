@@ -66,6 +66,16 @@ def upgrade_and_seed(url: str | None = None) -> str:
     return f"{redacted(database_url(url))}: {moved}; {seed(get_engine(url))}"
 
 
+def prepare_empty(url: str | None = None) -> str | None:
+    """Create the schema and reference data in a database that has none yet (a first `chiso run`).
+
+    A database at an older migration is left alone: upgrading it is the operator's explicit `chiso db upgrade`.
+    """
+    if migrate.current_revision(get_engine(url)) is not None:
+        return None
+    return upgrade_and_seed(url)
+
+
 def describe_database_error(exc: BaseException) -> str | None:
     """One line for a database failure, or None when the error is not the database's."""
     url = redacted(database_url())

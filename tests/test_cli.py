@@ -184,3 +184,20 @@ def test_extract_reextract_updates_documents_on_older_rules(sqlite_url: str) -> 
     assert result.stdout.startswith(f"re-extracted 1 documents with rules {EXTRACTOR_VERSION}")
     assert again.stdout.startswith("re-extracted 0 documents")
     assert versions == {EXTRACTOR_VERSION}
+
+
+def test_a_first_run_creates_the_schema_in_an_empty_database(sqlite_url: str) -> None:
+    from flows.database import prepare_empty
+
+    created = prepare_empty(sqlite_url)
+    assert created is not None and "migrated empty -> " in created
+    assert migrate.is_current(sqlite_url)
+    assert prepare_empty(sqlite_url) is None
+
+
+def test_a_first_run_leaves_an_older_database_to_db_upgrade(sqlite_url: str) -> None:
+    from flows.database import prepare_empty
+
+    migrate.upgrade(sqlite_url, revision="0001")
+    assert prepare_empty(sqlite_url) is None
+    assert migrate.current_revision(get_engine(sqlite_url)) == "0001"
