@@ -58,9 +58,12 @@ def normalise_indicator(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_sentences() -> list[GoldCase]:
-    data = yaml.safe_load((GOLD_DIR / "sentences.yaml").read_text(encoding="utf-8"))
+    """Gold sentences from sentences.yaml and any sentences_<topic>.yaml beside it."""
+    raws: list[dict[str, Any]] = []
+    for path in sorted(GOLD_DIR.glob("sentences*.yaml")):
+        raws.extend(yaml.safe_load(path.read_text(encoding="utf-8"))["sentences"])
     cases = []
-    for raw in data["sentences"]:
+    for raw in raws:
         doc = document_from_text(raw["text"], lang=raw["lang"], published=_published(raw.get("published")))
         cases.append(
             GoldCase(
