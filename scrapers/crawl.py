@@ -144,7 +144,7 @@ def discover(
 
 def client_allows_host(client: HttpClient, url: str) -> bool:
     """Whether the URL's host is on the client's allow-list (feeds sometimes link to partner sites)."""
-    return (urlsplit(url).hostname or "").lower() in client.allowed_hosts
+    return client.allows(url)
 
 
 def _discover_listings(

@@ -36,6 +36,7 @@ _SOURCE_KEYS = frozenset(
     }
 )
 _REQUIRED_SOURCE_KEYS = ("code", "name", "lang", "base_url")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 _LINK_KEYS = frozenset({"url", "verified"})
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -80,6 +81,12 @@ class Source:
         links = (*self.feeds, *self.sitemaps, *self.listings)
         return frozenset({self.host, *(_host(link.url) for link in links)})
 
+    @property
+    def servers(self) -> frozenset[str]:
+        """Every server (host, plus the port when not the scheme's default) this source's URLs live on."""
+        links = (*self.feeds, *self.sitemaps, *self.listings)
+        return frozenset({server_of(self.base_url), *(server_of(link.url) for link in links)})
+
 
 @dataclass(frozen=True)
 class Registry:
@@ -103,23 +110,27 @@ class Registry:
         return tuple(s.code for s in self.sources)
 
     def hosts(self) -> frozenset[str]:
-        """Every host of every source: the client's allow-list."""
+        """Every host name of every source."""
         return frozenset().union(*(s.hosts for s in self.sources)) if self.sources else frozenset()
 
+    def servers(self) -> frozenset[str]:
+        """Every server (host[:port]) of every source: the client's allow-list."""
+        return frozenset().union(*(s.servers for s in self.sources)) if self.sources else frozenset()
+
     def host_delays(self) -> dict[str, float]:
-        """The delay between two requests to each host (the largest when sources share a host)."""
+        """The delay between two requests to each server (the largest when sources share one)."""
         delays: dict[str, float] = {}
         for source in self.sources:
-            for host in source.hosts:
-                delays[host] = max(delays.get(host, 0.0), source.delay_seconds)
+            for server in source.servers:
+                delays[server] = max(delays.get(server, 0.0), source.delay_seconds)
         return delays
 
     def source_for_url(self, url: str) -> Source | None:
-        """The source whose hosts include the URL's host, preferring the one whose base URL is on it."""
-        host = _host(url)
-        owners = [s for s in self.sources if host in s.hosts]
+        """The source whose servers include the URL's, preferring the one whose base URL is on it."""
+        server = server_of(url)
+        owners = [s for s in self.sources if server in s.servers]
         for source in owners:
-            if source.host == host:
+            if server_of(source.base_url) == server:
                 return source
         return owners[0] if owners else None
 
@@ -130,6 +141,30 @@ class Registry:
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+def server_of(url: str) -> str:
+    """The URL's server: its host, with ":port" when the port is not the scheme's default (80, 443).
+
+    http and https on the default ports are one server (a site redirecting http to https is one
+    machine to be polite to); a site on another port is another server.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None or port == DEFAULT_PORTS.get(parts.scheme.lower()):
+        return host
+    return f"{host}:{port}"
+
+
+def origin_of(url: str) -> str:
+    """The URL's origin as RFC 9309 keys robots.txt: scheme://host[:port] (default port left out)."""
+    return f"{urlsplit(url).scheme.lower()}://{server_of(url)}"
 
 
 def sources_path(path: str | os.PathLike[str] | None = None) -> Path:
