@@ -17,7 +17,7 @@ DEFAULT_SOURCES_PATH = Path(__file__).with_name("sources.yaml")
 DEFAULT_USER_AGENT = "chiso/0.1 (smart-city indicators research crawler; +https://example.org/chiso-operator)"
 DEFAULT_DELAY_SECONDS = 3.0
 LANGS = frozenset({"vi", "en", "fr"})
-SELECTOR_KEYS = frozenset({"title", "body", "published"})
+SELECTOR_KEYS = frozenset({"title", "lead", "body", "published", "drop"})
 
 _TOP_KEYS = frozenset({"allow_private_hosts", "user_agent", "sources"})
 _SOURCE_KEYS = frozenset(
@@ -33,6 +33,7 @@ _SOURCE_KEYS = frozenset(
         "delay_seconds",
         "selectors",
         "parser",
+        "verified",
     }
 )
 _REQUIRED_SOURCE_KEYS = ("code", "name", "lang", "base_url")
@@ -48,10 +49,10 @@ class RegistryError(ValueError):
 
 @dataclass(frozen=True)
 class Link:
-    """A feed, sitemap or listing URL, and whether it was checked against the live site."""
+    """A feed, sitemap or listing URL, and what real evidence it was checked against (False: nothing)."""
 
     url: str
-    verified: bool = False
+    verified: str | bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class Source:
     delay_seconds: float = DEFAULT_DELAY_SECONDS
     selectors: Mapping[str, str] = field(default_factory=dict)
     parser: str | None = None
+    # What the article markup (selectors or parser) was checked against, e.g. "2025-10-22 capture"; False: nothing.
+    verified: str | bool = False
 
     @property
     def host(self) -> str:
@@ -270,7 +273,7 @@ def _parse_source(entry: Any, *, where: str, fail: Any) -> Source:
 
     selectors = entry.get("selectors") or {}
     if not isinstance(selectors, dict):
-        raise fail(f"{where}.selectors", "expected a mapping of title/body/published to CSS selectors")
+        raise fail(f"{where}.selectors", "expected a mapping of title/lead/body/published/drop to CSS selectors")
     for key, value in selectors.items():
         if key not in SELECTOR_KEYS:
             raise fail(
@@ -298,6 +301,7 @@ def _parse_source(entry: Any, *, where: str, fail: Any) -> Source:
         delay_seconds=float(delay),
         selectors={k: v.strip() for k, v in selectors.items()},
         parser=parser,
+        verified=_verified(entry.get("verified", False), f"{where}.verified", fail),
     )
 
 
@@ -319,11 +323,17 @@ def _parse_links(value: Any, *, where: str, fail: Any) -> tuple[Link, ...]:
         url = item.get("url")
         if not isinstance(url, str) or not _is_http_url(url.strip()):
             raise fail(f"{at}.url", f"{url!r} is not an http(s) URL")
-        verified = item.get("verified", False)
-        if not isinstance(verified, bool):
-            raise fail(f"{at}.verified", "expected true or false")
-        links.append(Link(url=url.strip(), verified=verified))
+        links.append(Link(url=url.strip(), verified=_verified(item.get("verified", False), f"{at}.verified", fail)))
     return tuple(links)
+
+
+def _verified(value: Any, where: str, fail: Any) -> str | bool:
+    """False, or a non-empty string naming what real page or file the entry was checked against."""
+    if value is False:
+        return False
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise fail(where, "expected false or a string naming what it was checked against")
 
 
 def _is_http_url(url: str) -> bool:

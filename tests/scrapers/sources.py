@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from scrapers.discover import Candidate, parse_feed
@@ -59,3 +61,15 @@ def parse_fixture(code: str, url: str) -> ParsedPage:
 def feed_entries(code: str, feed_url: str) -> list[Candidate]:
     """The candidates a source's sample feed yields."""
     return parse_feed(fixture_bytes(feed_url), feed_url=feed_url, source_code=code)
+
+
+def realweb_dir() -> Path | None:
+    """Real pages captured by other public projects (../shared/realweb, or CHISO_REALWEB), kept outside the repo."""
+    chosen = os.environ.get("CHISO_REALWEB", "").strip()
+    if chosen:
+        return Path(chosen) if Path(chosen).is_dir() else None
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "realweb"
+        if candidate.is_dir():
+            return candidate
+    return None

@@ -189,8 +189,8 @@ def test_plain_string_links_are_accepted_as_unverified() -> None:
             "sources[0] (demo).feeds[0].ok: unknown key",
         ),
         (
-            _minimal(sitemaps=[{"url": "https://x.vn/s", "verified": "yes"}]),
-            "sitemaps[0].verified: expected true or false",
+            _minimal(sitemaps=[{"url": "https://x.vn/s", "verified": True}]),
+            "sitemaps[0].verified: expected false or a string naming what it was checked against",
         ),
         (_minimal(delay_seconds=-1), "sources[0] (demo).delay_seconds: expected a number of seconds >= 0"),
         (_minimal(selectors={"author": "span"}), "sources[0] (demo).selectors.author: unknown selector"),
