@@ -273,7 +273,9 @@ def _parse_source(entry: Any, *, where: str, fail: Any) -> Source:
 
     selectors = entry.get("selectors") or {}
     if not isinstance(selectors, dict):
-        raise fail(f"{where}.selectors", "expected a mapping of title/lead/body/published/drop to CSS selectors")
+        raise fail(
+            f"{where}.selectors", "expected a mapping of title/lead/body/published/drop to CSS selectors"
+        )
     for key, value in selectors.items():
         if key not in SELECTOR_KEYS:
             raise fail(
@@ -323,7 +325,9 @@ def _parse_links(value: Any, *, where: str, fail: Any) -> tuple[Link, ...]:
         url = item.get("url")
         if not isinstance(url, str) or not _is_http_url(url.strip()):
             raise fail(f"{at}.url", f"{url!r} is not an http(s) URL")
-        links.append(Link(url=url.strip(), verified=_verified(item.get("verified", False), f"{at}.verified", fail)))
+        links.append(
+            Link(url=url.strip(), verified=_verified(item.get("verified", False), f"{at}.verified", fail))
+        )
     return tuple(links)
 
 

@@ -26,7 +26,9 @@ from scrapers.parse import ParsedPage, canonical_link, parse_html
 from scrapers.registry import Source
 
 VN_TZ = timezone(timedelta(hours=7))
-ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting"})
+ARTICLE_TYPES = frozenset(
+    {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting"}
+)
 # Published-time meta tags, most specific first (Open Graph article, schema.org microdata, VnExpress's pubdate).
 DATE_META = (
     "meta[property='article:published_time']",
@@ -129,7 +131,9 @@ def parse_article(
         if published is None:
             generic = parse_html(html, url=url, source=source, fetched_at=fetched_at, selectors={})
             if generic.published_at is not None:
-                page = replace(page, published_at=generic.published_at, found={**page.found, "date": "fallback"})
+                page = replace(
+                    page, published_at=generic.published_at, found={**page.found, "date": "fallback"}
+                )
         return page
     return _fallback(html, url=url, source=source, fetched_at=fetched_at, why="no layout matched")
 
