@@ -124,7 +124,7 @@ def discover(
                 if not entries:
                     problems.append(f"feed {feed.url}: no entries")
                 found.extend(entries)
-        found.extend(_discover_listings(source, client, problems, max_pages=max_listing_pages))
+        found.extend(discover_listings(source, client, problems, max_pages=max_listing_pages))
     else:
         walk = walk_sitemaps(
             [s.url for s in source.sitemaps],
@@ -147,9 +147,10 @@ def client_allows_host(client: HttpClient, url: str) -> bool:
     return client.allows(url)
 
 
-def _discover_listings(
+def discover_listings(
     source: Source, client: HttpClient, problems: list[str], *, max_pages: int
 ) -> list[Candidate]:
+    """Candidates from the source's listing pages (its parser's hook when it has one); problems appended."""
     if not source.listings:
         return []
     fetch = _fetcher(client, problems, accept="text/html,*/*;q=0.5", what="listing")
