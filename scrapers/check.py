@@ -183,7 +183,10 @@ def _check_article(url: str, source: Source, client: HttpClient) -> ArticleCheck
         content_type=result.content_type,
     )
     # Parsers of non-article pages (ICF's programme pages) report no per-field provenance.
-    found = dict(page.found) or {"layout": f"{source.parser or 'generic'} parser", **dict.fromkeys(FIELDS, "n/a")}
+    found = dict(page.found) or {
+        "layout": f"{source.parser or 'generic'} parser",
+        **dict.fromkeys(FIELDS, "n/a"),
+    }
     return ArticleCheck(url=url, ok=True, found=found, body_chars=page.body_chars or len(page.text))
 
 
