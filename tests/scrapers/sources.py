@@ -15,7 +15,7 @@ from tests.localweb.server import SITES_DIR, resolve_file
 
 ICT = timezone(timedelta(hours=7))  # Vietnam, UTC+7, no daylight saving
 FETCHED_AT = datetime(2025, 11, 21, 12, 0, tzinfo=UTC)
-# Lines that belong to the page furniture (related links, ads, footers), never to an article's text.
+# Page furniture (related links, ads, footers, photo captions and credits), never in an article's text.
 FURNITURE = (
     "Tin liên quan",
     "Related news",
@@ -26,6 +26,11 @@ FURNITURE = (
     "All rights reserved",
     "Tous droits réservés",
     "Sample page written",
+    "Ảnh minh họa",
+    "Illustrative photo",
+    "Photo d'illustration",
+    "ẢNH: CHISO",
+    "(TTXVN/Vietnam+)",
 )
 
 
