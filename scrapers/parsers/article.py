@@ -135,7 +135,12 @@ def parse_article(
                     page, published_at=generic.published_at, found={**page.found, "date": "fallback"}
                 )
         return page
-    return _fallback(html, url=url, source=source, fetched_at=fetched_at, why="no layout matched")
+    page = _fallback(html, url=url, source=source, fetched_at=fetched_at, why="no layout matched")
+    if published is not None:
+        page = replace(
+            page, published_at=_not_after(published, fetched_at), found={**page.found, "date": date_by}
+        )
+    return page
 
 
 def _fallback(html: str, *, url: str, source: Source, fetched_at: datetime | None, why: str) -> ParsedPage:
