@@ -73,6 +73,9 @@ class SourceCheck:
         elif not any(a.ok for a in self.articles):
             found.append("no article could be fetched")
         unmatched = [a for a in self.articles if a.ok and not a.markup_matched]
+        broken = [a for a in self.articles if a.reason.startswith("parse failed")]
+        if broken:
+            found.append(f"parser failed on {len(broken)} of {len(self.articles)} articles")
         if unmatched:
             found.append(f"site markup matched nothing on {len(unmatched)} of {len(self.articles)} articles")
         return found
@@ -175,13 +178,16 @@ def _check_article(url: str, source: Source, client: HttpClient) -> ArticleCheck
         return ArticleCheck(url=url, ok=False, reason=result.reason)
     if not is_html(result.content_type, result.body):
         return ArticleCheck(url=url, ok=False, reason=f"not an HTML page ({result.content_type})")
-    page = parse_page(
-        result.text if result.text is not None else result.body,
-        url=result.final_url,
-        source=source,
-        fetched_at=result.fetched_at,
-        content_type=result.content_type,
-    )
+    try:
+        page = parse_page(
+            result.text if result.text is not None else result.body,
+            url=result.final_url,
+            source=source,
+            fetched_at=result.fetched_at,
+            content_type=result.content_type,
+        )
+    except Exception as exc:  # a parser bug on one page is reported, never stops the check
+        return ArticleCheck(url=url, ok=False, reason=f"parse failed: {type(exc).__name__}: {exc}")
     # Parsers of non-article pages (ICF's programme pages) report no per-field provenance.
     found = dict(page.found) or {
         "layout": f"{source.parser or 'generic'} parser",

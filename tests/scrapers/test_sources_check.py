@@ -142,3 +142,15 @@ def test_an_unknown_source_code_is_one_clear_error(web: LocalWeb) -> None:
 def test_sources_without_a_subcommand_still_lists_the_table(web: LocalWeb) -> None:
     result = runner.invoke(app, ["sources"])
     assert result.exit_code == 0 and "│ vnexpress " in result.output
+
+
+def test_a_parser_that_raises_is_reported_not_fatal(web: LocalWeb, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("layout bug")
+
+    monkeypatch.setattr("scrapers.check.parse_page", broken)
+    result = _check("--source", "tuoitre", "--articles", "1")
+    assert (result.exit_code, [line for line in result.output.splitlines() if "problem:" in line]) == (
+        1,
+        ["  problem: no article could be fetched", "  problem: parser failed on 1 of 1 articles"],
+    )
