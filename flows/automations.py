@@ -1,4 +1,4 @@
-"""Example Prefect automations: call a webhook on new rankings and on failed chiso flow runs."""
+"""Example Prefect automations: call a webhook on new rankings, degraded sources and failed chiso flow runs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import typer
 
 from flows.errors import ChisoError
-from flows.events import RANKING_DETECTED
+from flows.events import RANKING_DETECTED, SOURCE_DEGRADED
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 WEBHOOK_BLOCK = "chiso-webhook"
 RANKING_AUTOMATION = "chiso: ranking detected -> webhook"
 FAILED_RUN_AUTOMATION = "chiso: flow run failed -> webhook"
-AUTOMATION_NAMES = (RANKING_AUTOMATION, FAILED_RUN_AUTOMATION)
+DEGRADED_SOURCE_AUTOMATION = "chiso: source degraded -> webhook"
+AUTOMATION_NAMES = (RANKING_AUTOMATION, FAILED_RUN_AUTOMATION, DEGRADED_SOURCE_AUTOMATION)
 # Flow names whose failures are reported, whether the run came from a deployment or from `chiso run`.
-CHISO_FLOWS = ["ingest", "backfill", "extract", "sync-icf"]
+CHISO_FLOWS = ["ingest", "backfill", "extract", "sync-icf", "check-sources"]
 
 # Jinja templates rendered by the Prefect server; tojson keeps the body valid JSON whatever the values.
 RANKING_PAYLOAD = """{
@@ -33,6 +34,16 @@ RANKING_PAYLOAD = """{
   "program": {{ event.payload.program | tojson }},
   "year": {{ event.payload.year | tojson }},
   "status": {{ event.payload.status | tojson }},
+  "occurred": {{ event.occurred | string | tojson }}
+}"""
+
+DEGRADED_SOURCE_PAYLOAD = """{
+  "kind": "chiso.source.degraded",
+  "text": {{ ("chiso: source " ~ event.payload.source ~ " degraded: " ~ (event.payload.problems | join("; ")))
+             | tojson }},
+  "source": {{ event.payload.source | tojson }},
+  "problems": {{ event.payload.problems | tojson }},
+  "report": {{ event.payload.report | tojson }},
   "occurred": {{ event.occurred | string | tojson }}
 }"""
 
@@ -64,7 +75,7 @@ def save_webhook_block(url: str) -> UUID:
 
 
 def automation_definitions(block_id: UUID) -> list[AutomationCore]:
-    """The two automations, both calling the webhook block."""
+    """The three automations, all calling the webhook block."""
     from prefect.events.actions import CallWebhook
     from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
@@ -96,6 +107,19 @@ def automation_definitions(block_id: UUID) -> list[AutomationCore]:
             ),
             actions=[CallWebhook(block_document_id=block_id, payload=FAILED_RUN_PAYLOAD)],
         ),
+        AutomationCore(
+            name=DEGRADED_SOURCE_AUTOMATION,
+            description="POST to the webhook when the weekly source check finds a source degraded.",
+            tags=["chiso"],
+            trigger=EventTrigger(
+                expect={SOURCE_DEGRADED},
+                match={"prefect.resource.id": "chiso.source.*"},
+                posture=Posture.Reactive,
+                threshold=1,
+                within=0,
+            ),
+            actions=[CallWebhook(block_document_id=block_id, payload=DEGRADED_SOURCE_PAYLOAD)],
+        ),
     ]
 
 
@@ -113,7 +137,7 @@ def _install_one(client: SyncPrefectClient, automation: AutomationCore) -> str:
 
 
 def install_automations(webhook_url: str) -> dict[str, str]:
-    """Create or update (by name) the webhook block and both automations; returns what happened to each."""
+    """Create or update (by name) the webhook block and the automations; returns what happened to each."""
     from prefect.client.orchestration import get_client
 
     block_id = save_webhook_block(_check_url(webhook_url))
@@ -129,7 +153,7 @@ def automations_install_command(
         ),
     ],
 ) -> None:
-    """Install example automations: POST to a webhook on new rankings and on failed chiso flow runs."""
+    """Install example automations: POST to a webhook on new rankings, degraded sources and failed flow runs."""
     from flows.deploy import require_prefect_server
 
     # Automations live on the server; on a temporary one they would vanish with the command.

@@ -222,11 +222,11 @@ def _register_commands() -> None:
     # These modules import nothing heavy at load time; Prefect is imported inside the commands that need it.
     from flows.automations import automations_install_command
     from flows.cli_extract import extract_command
-    from flows.cli_scrapers import fetch_command, sources_command
+    from flows.cli_scrapers import fetch_command, sources_app
     from flows.deploy import serve_command
 
     app.command("extract")(extract_command)
-    app.command("sources")(sources_command)
+    app.add_typer(sources_app(), name="sources")
     app.command("fetch")(fetch_command)
     app.command("serve")(serve_command)
     automations_app = typer.Typer(help="Prefect automations.", no_args_is_help=True, rich_markup_mode=None)

@@ -74,3 +74,48 @@ def fetch_command(
         raise ChisoError(f"fetch failed: {url}: {outcome.reason}")
     document = f" -> document {outcome.document_id}" if outcome.document_id is not None else ""
     typer.echo(f"{outcome.status}: {url}{document} ({outcome.reason})")
+
+
+def sources_check_command(
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="Source code to check (repeatable); default every source."),
+    ] = None,
+    articles: Annotated[
+        int, typer.Option("--articles", min=1, help="Article pages to check per source.")
+    ] = 3,
+    sources: SourcesFileOption = None,
+) -> None:
+    """Check each source: feeds and sitemaps reachable, articles found, title/date/lead/body found by its markup.
+
+    Fetches politely (robots.txt, the sources' delays). Exits 1 when a source is degraded: no article found,
+    none fetched, or its markup matched nothing on an article (the site changed its layout).
+    """
+    from flows.pipeline import host_map_from_env
+    from scrapers.check import check_sources, format_report
+    from scrapers.crawl import make_client
+
+    registry = _registry(sources)
+    try:
+        chosen = [registry.get(code) for code in source] if source else list(registry.sources)
+    except KeyError as exc:
+        raise ChisoError(str(exc.args[0])) from None
+    with make_client(registry, host_map=host_map_from_env()) as client:
+        checks = check_sources(chosen, client, articles=articles)
+    typer.echo(format_report(checks))
+    if any(check.degraded for check in checks):
+        raise typer.Exit(1)
+
+
+def sources_app() -> typer.Typer:
+    """`chiso sources` (the table) with its `check` subcommand."""
+    group = typer.Typer(help="The configured sources.", rich_markup_mode=None)
+
+    @group.callback(invoke_without_command=True)
+    def sources_group(ctx: typer.Context, sources: SourcesFileOption = None) -> None:
+        """List the configured sources; `chiso sources check` checks them against the live sites."""
+        if ctx.invoked_subcommand is None:
+            sources_command(sources)
+
+    group.command("check")(sources_check_command)
+    return group

@@ -123,6 +123,13 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         description="Load the official ICF Smart21 / Top7 / Intelligent Community of the Year lists.",
         schedules=(CronSpec(cron="0 3 * * 1", slug="weekly-monday"),),
     ),
+    DeploymentSpec(
+        name="check-sources-weekly",
+        module="flows.check_sources",
+        function="check_sources",
+        description="Check every source's feeds, sitemaps and article markup; emit chiso.source.degraded.",
+        schedules=(CronSpec(cron="0 4 * * 1", slug="weekly-monday"),),
+    ),
 )
 
 

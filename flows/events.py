@@ -8,6 +8,7 @@ from typing import Any
 
 DOCUMENT_STORED = "chiso.document.stored"
 RANKING_DETECTED = "chiso.ranking.detected"
+SOURCE_DEGRADED = "chiso.source.degraded"
 
 logger = logging.getLogger(__name__)
 
@@ -55,4 +56,11 @@ def ranking_detected(*, entity: str, country: str, program: str, year: int | Non
         RANKING_DETECTED,
         resource,
         {"entity": entity, "country": country, "program": program, "year": year, "status": status},
+    )
+
+
+def source_degraded(*, source: str, problems: list[str], report: str) -> None:
+    """A source's feeds, sitemaps or article markup no longer work (`chiso sources check`)."""
+    emit(
+        SOURCE_DEGRADED, f"chiso.source.{source}", {"source": source, "problems": problems, "report": report}
     )

@@ -124,7 +124,7 @@ def discover(
                 if not entries:
                     problems.append(f"feed {feed.url}: no entries")
                 found.extend(entries)
-        found.extend(_discover_listings(source, client, problems, max_pages=max_listing_pages))
+        found.extend(discover_listings(source, client, problems, max_pages=max_listing_pages))
     else:
         walk = walk_sitemaps(
             [s.url for s in source.sitemaps],
@@ -144,12 +144,13 @@ def discover(
 
 def client_allows_host(client: HttpClient, url: str) -> bool:
     """Whether the URL's host is on the client's allow-list (feeds sometimes link to partner sites)."""
-    return (urlsplit(url).hostname or "").lower() in client.allowed_hosts
+    return client.allows(url)
 
 
-def _discover_listings(
+def discover_listings(
     source: Source, client: HttpClient, problems: list[str], *, max_pages: int
 ) -> list[Candidate]:
+    """Candidates from the source's listing pages (its parser's hook when it has one); problems appended."""
     if not source.listings:
         return []
     fetch = _fetcher(client, problems, accept="text/html,*/*;q=0.5", what="listing")

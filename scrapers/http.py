@@ -20,7 +20,7 @@ from protego import Protego
 
 from scrapers.encoding import decode_body, is_textual
 from scrapers.politeness import MemoryPoliteness, PolitenessStore
-from scrapers.registry import DEFAULT_DELAY_SECONDS, DEFAULT_USER_AGENT, Registry
+from scrapers.registry import DEFAULT_DELAY_SECONDS, DEFAULT_USER_AGENT, Registry, origin_of, server_of
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/rss+xml;q=0.9,*/*;q=0.8"
@@ -142,6 +142,11 @@ class HttpClient:
     `clock` returns epoch seconds (politeness is persisted across processes), `sleep` waits, and `now` is the
     wall-clock datetime for HTTP dates (defaults to `clock` as a UTC datetime). `host_map` sends a real host
     to "127.0.0.1:PORT" over plain http, keeping the real Host header and per-host politeness.
+
+    Everything is kept per server or origin, never per bare host name, so a site on any port works:
+    `allowed_hosts` and `host_delays` name servers ("vov.vn" for ports 80/443, "127.0.0.1:8123" otherwise),
+    politeness (and the host_state table) is keyed by server, and robots.txt is read and cached per origin
+    (scheme, host, port), from that origin's own /robots.txt.
     """
 
     def __init__(
@@ -214,7 +219,7 @@ class HttpClient:
         `options` override any constructor argument (clock, sleep, allow_private_hosts, timeouts...).
         """
         settings: dict[str, Any] = {
-            "allowed_hosts": registry.hosts(),
+            "allowed_hosts": registry.servers(),
             "user_agent": registry.user_agent,
             "host_delays": registry.host_delays(),
             "allow_private_hosts": registry.allow_private_hosts,
@@ -241,26 +246,26 @@ class HttpClient:
         """The client's wall-clock time (the injected clock in tests)."""
         return self._now()
 
-    def delay_for(self, host: str) -> float:
-        """Seconds between two requests to the host: its configured delay or robots Crawl-delay, the larger."""
-        host = host.lower()
-        delay = self.host_delays.get(host, self.default_delay)
-        robots = self._robots.get(host)
-        if robots is not None and robots.parser is not None:
-            crawl_delay = robots.parser.crawl_delay(self.user_agent)
-            if crawl_delay:
-                delay = max(delay, float(crawl_delay))
+    def allows(self, url: str) -> bool:
+        """Whether the URL's server (host, and port when not the default) is on the allow-list."""
+        return server_of(url) in self.allowed_hosts
+
+    def delay_for(self, server: str) -> float:
+        """Seconds between two requests to the server: its configured delay or robots Crawl-delay, the larger."""
+        server = server.lower()
+        delay = self.host_delays.get(server, self.default_delay)
+        crawl_delay = self._crawl_delay(server)
+        if crawl_delay:
+            delay = max(delay, crawl_delay)
         return delay
 
     def robots_allows(self, url: str) -> tuple[bool, str]:
         """Whether robots.txt lets us fetch the URL, and why not (fetching robots.txt when not cached)."""
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        robots = self._robots_for(host, scheme=parts.scheme)
+        robots = self._robots_for(origin_of(url))
         if robots.disallow_all:
             return False, robots.reason
         if robots.parser is not None and not robots.parser.can_fetch(url, self.user_agent):
-            return False, f"disallowed by robots.txt of {host}"
+            return False, f"disallowed by robots.txt of {server_of(url)}"
         return True, ""
 
     def fetch(
@@ -287,7 +292,7 @@ class HttpClient:
             exchange, final_url = self._follow(url, headers, max_bytes=self.max_bytes, check_robots=True)
             if not exchange.retryable:
                 break
-            host = (urlsplit(final_url).hostname or "").lower()
+            host = server_of(final_url)
             if exchange.retry_after is not None:
                 if exchange.retry_after > self.retry_after_cap:
                     self._defer(host, exchange.retry_after)
@@ -329,14 +334,23 @@ class HttpClient:
                 lock = table[host] = threading.Lock()
             return lock
 
-    def _defer(self, host: str, seconds: float) -> None:
-        """Push the host's next allowed time to at least now + seconds."""
+    def _crawl_delay(self, server: str) -> float | None:
+        """The largest robots Crawl-delay cached for the server's origins (http and https)."""
+        delays = []
+        for scheme in ("https", "http"):
+            robots = self._robots.get(f"{scheme}://{server}")
+            if robots is not None and robots.parser is not None:
+                value = robots.parser.crawl_delay(self.user_agent)
+                if value:
+                    delays.append(float(value))
+        return max(delays) if delays else None
+
+    def _defer(self, server: str, seconds: float) -> None:
+        """Push the server's next allowed time to at least now + seconds."""
         target = self._clock() + seconds
-        current = self.politeness.next_allowed(host)
+        current = self.politeness.next_allowed(server)
         if current is None or current < target:
-            robots = self._robots.get(host)
-            crawl_delay = robots.parser.crawl_delay(self.user_agent) if robots and robots.parser else None
-            self.politeness.record(host, next_allowed=target, crawl_delay=crawl_delay)
+            self.politeness.record(server, next_allowed=target, crawl_delay=self._crawl_delay(server))
 
     def _check_target(self, url: str) -> str | None:
         """Why the URL may not be requested at all, or None."""
@@ -346,8 +360,9 @@ class HttpClient:
         host = (parts.hostname or "").lower()
         if not host:
             return f"refused URL without a host: {url}"
-        if host not in self.allowed_hosts:
-            return f"refused host {host}: not among the declared sources' hosts"
+        server = server_of(url)
+        if server not in self.allowed_hosts:
+            return f"refused host {server}: not among the declared sources' hosts"
         if self.allow_private_hosts:
             return None
         target_host = self.host_map[host].rsplit(":", 1)[0] if host in self.host_map else host
@@ -428,8 +443,8 @@ class HttpClient:
         )
 
     def _exchange(self, url: str, headers: Mapping[str, str], *, max_bytes: int) -> _Exchange:
-        """One polite request: wait for the host's turn, send, stream the body under the cap."""
-        host = (urlsplit(url).hostname or "").lower()
+        """One polite request: wait for the server's turn, send, stream the body under the cap."""
+        host = server_of(url)
         target, extra = self._route(url)
         request_headers = {"User-Agent": self.user_agent, **headers, **extra}
         with self._lock(self._locks, host):
@@ -508,12 +523,13 @@ class HttpClient:
             exchange.reason = f"HTTP {status} {response.reason or ''}".strip()
             return exchange
 
-    def _robots_for(self, host: str, *, scheme: str) -> _Robots:
-        with self._lock(self._robots_locks, host):
-            cached = self._robots.get(host)
+    def _robots_for(self, origin: str) -> _Robots:
+        host = server_of(origin)
+        with self._lock(self._robots_locks, origin):
+            cached = self._robots.get(origin)
             if cached is not None and cached.expires > self._clock():
                 return cached
-            robots_url = f"{scheme}://{host}/robots.txt"
+            robots_url = f"{origin}/robots.txt"
             exchange, _ = self._follow(
                 robots_url, {"Accept": "text/plain,*/*;q=0.5"}, max_bytes=ROBOTS_MAX_BYTES, check_robots=False
             )
@@ -534,7 +550,7 @@ class HttpClient:
                 entry = _Robots(
                     None, True, now + self.robots_error_ttl, f"robots.txt of {host} unavailable ({why})"
                 )
-            self._robots[host] = entry
+            self._robots[origin] = entry
             if entry.parser is not None and entry.parser.crawl_delay(self.user_agent):
                 self._defer(host, self.delay_for(host))
             return entry

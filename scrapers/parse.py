@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Protocol, cast
@@ -26,6 +27,9 @@ class ParsedPage:
     published_at: datetime | None
     lang: str | None
     text: str
+    # What found each field ("selector", "jsonld", "meta", "fallback", "missing") and the layout used.
+    found: Mapping[str, str] = field(default_factory=dict)
+    body_chars: int = 0
 
 
 class PageParser(Protocol):
@@ -76,10 +80,15 @@ def parse_page(
     fetched_at: datetime | None = None,
     content_type: str | None = None,
 ) -> ParsedPage:
-    """Parse a fetched page with the source's parser module, or generically with its selectors."""
+    """Parse a fetched page with the source's parser module, else as an article by its selectors, else generically."""
+    from scrapers.parsers.article import layout_from_selectors, parse_article
+
     html = body if isinstance(body, str) else decode_body(body, content_type=content_type)[0]
     if source.parser:
         return load_parser(source.parser)(html, url=url, source=source, fetched_at=fetched_at)
+    layout = layout_from_selectors(source.selectors)
+    if layout is not None:
+        return parse_article(html, url=url, source=source, fetched_at=fetched_at, layouts=(layout,))
     return parse_html(html, url=url, source=source, fetched_at=fetched_at)
 
 

@@ -17,7 +17,7 @@ DEFAULT_SOURCES_PATH = Path(__file__).with_name("sources.yaml")
 DEFAULT_USER_AGENT = "chiso/0.1 (smart-city indicators research crawler; +https://example.org/chiso-operator)"
 DEFAULT_DELAY_SECONDS = 3.0
 LANGS = frozenset({"vi", "en", "fr"})
-SELECTOR_KEYS = frozenset({"title", "body", "published"})
+SELECTOR_KEYS = frozenset({"title", "lead", "body", "published", "drop"})
 
 _TOP_KEYS = frozenset({"allow_private_hosts", "user_agent", "sources"})
 _SOURCE_KEYS = frozenset(
@@ -33,9 +33,11 @@ _SOURCE_KEYS = frozenset(
         "delay_seconds",
         "selectors",
         "parser",
+        "verified",
     }
 )
 _REQUIRED_SOURCE_KEYS = ("code", "name", "lang", "base_url")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 _LINK_KEYS = frozenset({"url", "verified"})
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -47,10 +49,10 @@ class RegistryError(ValueError):
 
 @dataclass(frozen=True)
 class Link:
-    """A feed, sitemap or listing URL, and whether it was checked against the live site."""
+    """A feed, sitemap or listing URL, and what real evidence it was checked against (False: nothing)."""
 
     url: str
-    verified: bool = False
+    verified: str | bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Source:
     delay_seconds: float = DEFAULT_DELAY_SECONDS
     selectors: Mapping[str, str] = field(default_factory=dict)
     parser: str | None = None
+    # What the article markup (selectors or parser) was checked against, e.g. "2025-10-22 capture"; False: nothing.
+    verified: str | bool = False
 
     @property
     def host(self) -> str:
@@ -79,6 +83,12 @@ class Source:
         """Every host this source's URLs live on (base URL, feeds, sitemaps, listings)."""
         links = (*self.feeds, *self.sitemaps, *self.listings)
         return frozenset({self.host, *(_host(link.url) for link in links)})
+
+    @property
+    def servers(self) -> frozenset[str]:
+        """Every server (host, plus the port when not the scheme's default) this source's URLs live on."""
+        links = (*self.feeds, *self.sitemaps, *self.listings)
+        return frozenset({server_of(self.base_url), *(server_of(link.url) for link in links)})
 
 
 @dataclass(frozen=True)
@@ -103,23 +113,27 @@ class Registry:
         return tuple(s.code for s in self.sources)
 
     def hosts(self) -> frozenset[str]:
-        """Every host of every source: the client's allow-list."""
+        """Every host name of every source."""
         return frozenset().union(*(s.hosts for s in self.sources)) if self.sources else frozenset()
 
+    def servers(self) -> frozenset[str]:
+        """Every server (host[:port]) of every source: the client's allow-list."""
+        return frozenset().union(*(s.servers for s in self.sources)) if self.sources else frozenset()
+
     def host_delays(self) -> dict[str, float]:
-        """The delay between two requests to each host (the largest when sources share a host)."""
+        """The delay between two requests to each server (the largest when sources share one)."""
         delays: dict[str, float] = {}
         for source in self.sources:
-            for host in source.hosts:
-                delays[host] = max(delays.get(host, 0.0), source.delay_seconds)
+            for server in source.servers:
+                delays[server] = max(delays.get(server, 0.0), source.delay_seconds)
         return delays
 
     def source_for_url(self, url: str) -> Source | None:
-        """The source whose hosts include the URL's host, preferring the one whose base URL is on it."""
-        host = _host(url)
-        owners = [s for s in self.sources if host in s.hosts]
+        """The source whose servers include the URL's, preferring the one whose base URL is on it."""
+        server = server_of(url)
+        owners = [s for s in self.sources if server in s.servers]
         for source in owners:
-            if source.host == host:
+            if server_of(source.base_url) == server:
                 return source
         return owners[0] if owners else None
 
@@ -130,6 +144,30 @@ class Registry:
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+def server_of(url: str) -> str:
+    """The URL's server: its host, with ":port" when the port is not the scheme's default (80, 443).
+
+    http and https on the default ports are one server (a site redirecting http to https is one
+    machine to be polite to); a site on another port is another server.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None or port == DEFAULT_PORTS.get(parts.scheme.lower()):
+        return host
+    return f"{host}:{port}"
+
+
+def origin_of(url: str) -> str:
+    """The URL's origin as RFC 9309 keys robots.txt: scheme://host[:port] (default port left out)."""
+    return f"{urlsplit(url).scheme.lower()}://{server_of(url)}"
 
 
 def sources_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -235,7 +273,9 @@ def _parse_source(entry: Any, *, where: str, fail: Any) -> Source:
 
     selectors = entry.get("selectors") or {}
     if not isinstance(selectors, dict):
-        raise fail(f"{where}.selectors", "expected a mapping of title/body/published to CSS selectors")
+        raise fail(
+            f"{where}.selectors", "expected a mapping of title/lead/body/published/drop to CSS selectors"
+        )
     for key, value in selectors.items():
         if key not in SELECTOR_KEYS:
             raise fail(
@@ -263,6 +303,7 @@ def _parse_source(entry: Any, *, where: str, fail: Any) -> Source:
         delay_seconds=float(delay),
         selectors={k: v.strip() for k, v in selectors.items()},
         parser=parser,
+        verified=_verified(entry.get("verified", False), f"{where}.verified", fail),
     )
 
 
@@ -284,11 +325,19 @@ def _parse_links(value: Any, *, where: str, fail: Any) -> tuple[Link, ...]:
         url = item.get("url")
         if not isinstance(url, str) or not _is_http_url(url.strip()):
             raise fail(f"{at}.url", f"{url!r} is not an http(s) URL")
-        verified = item.get("verified", False)
-        if not isinstance(verified, bool):
-            raise fail(f"{at}.verified", "expected true or false")
-        links.append(Link(url=url.strip(), verified=verified))
+        links.append(
+            Link(url=url.strip(), verified=_verified(item.get("verified", False), f"{at}.verified", fail))
+        )
     return tuple(links)
+
+
+def _verified(value: Any, where: str, fail: Any) -> str | bool:
+    """False, or a non-empty string naming what real page or file the entry was checked against."""
+    if value is False:
+        return False
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise fail(where, "expected false or a string naming what it was checked against")
 
 
 def _is_http_url(url: str) -> bool:

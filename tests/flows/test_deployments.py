@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from flows import deploy
 from flows.automations import AUTOMATION_NAMES, install_automations
-from flows.events import DOCUMENT_STORED, RANKING_DETECTED, prefect_emitter
+from flows.events import DOCUMENT_STORED, RANKING_DETECTED, SOURCE_DEGRADED, prefect_emitter
 from models.db import dispose_engines, get_engine, session_scope
 from models.store import upsert_document
 from models.tables import Document, RankingMention, Run
@@ -316,6 +316,16 @@ def test_automations_install_is_idempotent_and_calls_the_webhook(stack: Stack) -
             },
         )
 
+        prefect_emitter(
+            SOURCE_DEGRADED,
+            "chiso.source.vnexpress",
+            {
+                "source": "vnexpress",
+                "problems": ["site markup matched nothing on 2 of 2 articles"],
+                "report": "r",
+            },
+        )
+
         @flow(name="sync-icf")
         def failing() -> None:
             raise RuntimeError("ICF page changed")
@@ -324,9 +334,16 @@ def test_automations_install_is_idempotent_and_calls_the_webhook(stack: Stack) -
 
         def both() -> dict[str, dict[str, Any]] | None:
             by_kind = {m["kind"]: m for m in _Hook.received}
-            return by_kind if {RANKING_DETECTED, "prefect.flow-run.Failed"} <= set(by_kind) else None
+            return (
+                by_kind
+                if {RANKING_DETECTED, SOURCE_DEGRADED, "prefect.flow-run.Failed"} <= set(by_kind)
+                else None
+            )
 
-        by_kind = wait_for("both webhooks", both, timeout=60)
+        by_kind = wait_for("all three webhooks", both, timeout=60)
+        assert by_kind[SOURCE_DEGRADED]["text"] == (
+            "chiso: source vnexpress degraded: site markup matched nothing on 2 of 2 articles"
+        )
         assert by_kind[RANKING_DETECTED]["entity"] == "Binh Duong"
         assert "ICF page changed" in by_kind["prefect.flow-run.Failed"]["message"]
     finally:

@@ -429,6 +429,8 @@ class LocalWeb:
     latency: float = 0.0
     port: int = 0
     sites_dir: Path = SITES_DIR
+    # More roots laid out like sites/ (host/path), searched after it: real captures kept outside the repo.
+    extra_dirs: tuple[Path, ...] = ()
     bind: str = "127.0.0.1"
     log: RequestLog = field(default_factory=RequestLog)
     faults: FaultTable = field(default_factory=FaultTable)
@@ -514,10 +516,10 @@ class LocalWeb:
         site = self.generated.get(host)
         if site is not None:
             return site.render(path)
-        root = self.sites_dir / host
-        if not host or not root.is_dir():
+        if not host:
             return None
-        found = resolve_file(root, path, query)
+        roots = [d / host for d in (self.sites_dir, *self.extra_dirs) if (d / host).is_dir()]
+        found = next((f for f in (resolve_file(root, path, query) for root in roots) if f is not None), None)
         if found is None:
             return None
         data = found.read_bytes()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from scrapers.discover import Candidate, parse_feed
@@ -13,7 +15,7 @@ from tests.localweb.server import SITES_DIR, resolve_file
 
 ICT = timezone(timedelta(hours=7))  # Vietnam, UTC+7, no daylight saving
 FETCHED_AT = datetime(2025, 11, 21, 12, 0, tzinfo=UTC)
-# Lines that belong to the page furniture (related links, ads, footers), never to an article's text.
+# Page furniture (related links, ads, footers, photo captions and credits), never in an article's text.
 FURNITURE = (
     "Tin liên quan",
     "Related news",
@@ -24,6 +26,11 @@ FURNITURE = (
     "All rights reserved",
     "Tous droits réservés",
     "Sample page written",
+    "Ảnh minh họa",
+    "Illustrative photo",
+    "Photo d'illustration",
+    "ẢNH: CHISO",
+    "(TTXVN/Vietnam+)",
 )
 
 
@@ -59,3 +66,15 @@ def parse_fixture(code: str, url: str) -> ParsedPage:
 def feed_entries(code: str, feed_url: str) -> list[Candidate]:
     """The candidates a source's sample feed yields."""
     return parse_feed(fixture_bytes(feed_url), feed_url=feed_url, source_code=code)
+
+
+def realweb_dir() -> Path | None:
+    """Real pages captured by other public projects (../shared/realweb, or CHISO_REALWEB), kept outside the repo."""
+    chosen = os.environ.get("CHISO_REALWEB", "").strip()
+    if chosen:
+        return Path(chosen) if Path(chosen).is_dir() else None
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "realweb"
+        if candidate.is_dir():
+            return candidate
+    return None

@@ -18,9 +18,10 @@ from flows.database import upgrade_and_seed
 from flows.errors import ChisoError
 from models.db import dispose_engines
 from scrapers.registry import DEFAULT_SOURCES_PATH
-from tests.localweb import LocalWeb
+from tests.localweb import SITES_DIR, LocalWeb
 
 ARTICLE = "https://tuoitre.vn/binh-duong-vao-top-7-cong-dong-thong-minh-nam-2023-20230622101530123.htm"
+ARTICLE_PATH = "/binh-duong-vao-top-7-cong-dong-thong-minh-nam-2023-20230622101530123.htm"
 app = typer.Typer()
 app.command("sources")(sources_command)
 app.command("fetch")(fetch_command)
@@ -111,4 +112,48 @@ def test_fetch_of_an_undeclared_host_is_refused(local_env: LocalWeb) -> None:
     result = runner.invoke(app, ["fetch", "https://example.com/a"])
     assert (
         str(result.exception) == "no source declares the host of https://example.com/a; see `chiso sources`"
+    )
+
+
+@pytest.fixture
+def ported_web(migrated_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalWeb]:
+    """A site served as 127.0.0.1:PORT itself (no host map), declared by a source on that port."""
+    sites = tmp_path / "sites"
+    shutil.copytree(SITES_DIR / "tuoitre.vn", sites / "127.0.0.1")
+    db = tmp_path / "chiso.db"
+    shutil.copy(migrated_db, db)
+    with LocalWeb(sites_dir=sites) as web:
+        source = {
+            "code": "ported",
+            "name": "Ported",
+            "lang": "vi",
+            "base_url": f"{web.base_url}/",
+            "delay_seconds": 0,
+        }
+        path = tmp_path / "ported.yaml"
+        path.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
+        monkeypatch.setenv("CHISO_DATABASE_URL", f"sqlite:///{db}")
+        monkeypatch.setenv("CHISO_ALLOW_PRIVATE_HOSTS", "1")
+        monkeypatch.setenv("CHISO_SOURCES", str(path))
+        monkeypatch.delenv("CHISO_HOST_MAP", raising=False)
+        yield web
+    dispose_engines()
+
+
+def test_fetch_of_a_source_on_a_port_asks_that_ports_robots_txt(ported_web: LocalWeb) -> None:
+    url = ported_web.base_url + ARTICLE_PATH
+    result = runner.invoke(app, ["fetch", url])
+    assert (result.exit_code, [r.path for r in ported_web.requests_for("127.0.0.1")]) == (
+        0,
+        ["/robots.txt", ARTICLE_PATH],
+    )
+
+
+def test_robots_txt_of_that_port_is_obeyed(ported_web: LocalWeb) -> None:
+    ported_web.fault("127.0.0.1", None, "robots", text="User-agent: *\nDisallow: /\n")
+    url = ported_web.base_url + ARTICLE_PATH
+    result = runner.invoke(app, ["fetch", url])
+    assert (result.exit_code, str(result.exception)) == (
+        1,
+        f"fetch failed: {url}: disallowed by robots.txt of 127.0.0.1:{ported_web.port}: {url}",
     )

@@ -16,7 +16,7 @@ from responses import matchers
 
 from scrapers.http import DEFAULT_MAX_BYTES, HttpClient, decode_body, parse_retry_after
 from scrapers.politeness import MemoryPoliteness
-from scrapers.registry import DEFAULT_USER_AGENT
+from scrapers.registry import DEFAULT_USER_AGENT, parse_registry
 from tests.scrapers.conftest import T0, UA, FakeClock, no_robots, page_requests, robots
 
 MakeClient = Callable[..., HttpClient]
@@ -783,3 +783,101 @@ def test_host_is_resolved_once_within_the_dns_ttl(
     client.fetch(URL)
     client.fetch(URL)
     assert lookups == ["vov.vn"]
+
+
+# --- origins: a site on any port ---------------------------------------------------------------------
+
+PORTED = "http://127.0.0.1:8123/kinh-te/bai-viet-1.html"
+OTHER_PORT = "http://127.0.0.1:8124/kinh-te/bai-viet-1.html"
+
+
+def _ported_client(make_client: MakeClient, **overrides: object) -> HttpClient:
+    options: dict[str, object] = {
+        "allowed_hosts": ["127.0.0.1:8123", "127.0.0.1:8124"],
+        "allow_private_hosts": True,
+    }
+    options.update(overrides)
+    return make_client(**options)
+
+
+def test_robots_txt_is_asked_of_the_urls_own_port(
+    web: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    web.get("http://127.0.0.1:8123/robots.txt", status=404)
+    web.get(PORTED, body="ok")
+    result = _ported_client(make_client).fetch(PORTED)
+    assert (result.ok, [c.request.url for c in web.calls]) == (
+        True,
+        ["http://127.0.0.1:8123/robots.txt", PORTED],
+    )
+
+
+def test_robots_txt_of_one_port_does_not_rule_another(
+    web: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    web.get("http://127.0.0.1:8123/robots.txt", body="User-agent: *\nDisallow: /\n")
+    web.get("http://127.0.0.1:8124/robots.txt", status=404)
+    web.get(OTHER_PORT, body="ok")
+    client = _ported_client(make_client)
+    assert (client.fetch(PORTED).kind, client.fetch(OTHER_PORT).kind) == ("robots", "ok")
+
+
+def test_robots_disallow_reason_names_the_server_with_its_port(
+    web: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    web.get("http://127.0.0.1:8123/robots.txt", body="User-agent: *\nDisallow: /\n")
+    assert _ported_client(make_client).fetch(PORTED).reason == (
+        f"disallowed by robots.txt of 127.0.0.1:8123: {PORTED}"
+    )
+
+
+def test_an_undeclared_port_of_a_declared_host_is_refused(
+    web: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    result = _ported_client(make_client, allowed_hosts=["127.0.0.1:8123"]).fetch(OTHER_PORT)
+    assert (result.kind, result.reason, len(web.calls)) == (
+        "refused",
+        "refused host 127.0.0.1:8124: not among the declared sources' hosts",
+        0,
+    )
+
+
+def test_a_bare_host_allows_both_default_ports(web: responses.RequestsMock, make_client: MakeClient) -> None:
+    client = make_client()
+    assert (
+        client.allows("http://vov.vn/a"),
+        client.allows("https://vov.vn/a"),
+        client.allows("https://vov.vn:8443/a"),
+    ) == (
+        True,
+        True,
+        False,
+    )
+
+
+def test_politeness_is_kept_per_port_so_another_port_never_waits(
+    web: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    store = MemoryPoliteness()
+    for url in (PORTED, OTHER_PORT):
+        web.get(url.split("/kinh-te")[0] + "/robots.txt", status=404)
+        web.get(url, body="ok")
+    client = _ported_client(make_client, politeness=store, default_delay=3.0)
+    client.fetch(PORTED)
+    client.fetch(OTHER_PORT)
+    assert (store.next_allowed("127.0.0.1:8123"), store.next_allowed("127.0.0.1:8124"), clock.sleeps) == (
+        T0 + 6.0,
+        T0 + 9.0,
+        [3.0, 3.0],
+    )
+
+
+def test_registry_allow_list_names_each_sources_server() -> None:
+    raw = {
+        "sources": [
+            {"code": "a", "name": "A", "lang": "vi", "base_url": "https://vov.vn/"},
+            {"code": "b", "name": "B", "lang": "vi", "base_url": "http://127.0.0.1:8123/"},
+        ]
+    }
+    client = HttpClient.from_registry(parse_registry(raw), allow_private_hosts=True)
+    assert client.allowed_hosts == frozenset({"vov.vn", "127.0.0.1:8123"})

@@ -14,7 +14,9 @@ from scrapers.registry import (
     Link,
     RegistryError,
     load_registry,
+    origin_of,
     parse_registry,
+    server_of,
 )
 from tests.localweb.server import SITES_DIR
 
@@ -187,8 +189,8 @@ def test_plain_string_links_are_accepted_as_unverified() -> None:
             "sources[0] (demo).feeds[0].ok: unknown key",
         ),
         (
-            _minimal(sitemaps=[{"url": "https://x.vn/s", "verified": "yes"}]),
-            "sitemaps[0].verified: expected true or false",
+            _minimal(sitemaps=[{"url": "https://x.vn/s", "verified": True}]),
+            "sitemaps[0].verified: expected false or a string naming what it was checked against",
         ),
         (_minimal(delay_seconds=-1), "sources[0] (demo).delay_seconds: expected a number of seconds >= 0"),
         (_minimal(selectors={"author": "span"}), "sources[0] (demo).selectors.author: unknown selector"),
@@ -221,3 +223,29 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     path.write_text("sources:\n  - code: [unclosed\n", encoding="utf-8")
     with pytest.raises(RegistryError, match=r"sources.yaml: invalid YAML at line \d+"):
         load_registry(path)
+
+
+@pytest.mark.parametrize(
+    ("url", "server", "origin"),
+    [
+        ("https://vov.vn/a", "vov.vn", "https://vov.vn"),
+        ("http://vov.vn:80/a", "vov.vn", "http://vov.vn"),
+        ("https://VOV.vn:443/a", "vov.vn", "https://vov.vn"),
+        ("http://127.0.0.1:8123/a", "127.0.0.1:8123", "http://127.0.0.1:8123"),
+        ("https://vov.vn:80/a", "vov.vn:80", "https://vov.vn:80"),
+        ("http://[::1]:8000/a", "[::1]:8000", "http://[::1]:8000"),
+    ],
+)
+def test_server_and_origin_keep_a_non_default_port(url: str, server: str, origin: str) -> None:
+    assert (server_of(url), origin_of(url)) == (server, origin)
+
+
+def test_source_for_url_tells_two_ports_of_one_host_apart() -> None:
+    raw = {
+        "sources": [
+            {"code": "a", "name": "A", "lang": "vi", "base_url": "http://127.0.0.1:8001/"},
+            {"code": "b", "name": "B", "lang": "vi", "base_url": "http://127.0.0.1:8002/"},
+        ]
+    }
+    registry = parse_registry(raw)
+    assert [registry.source_for_url(f"http://127.0.0.1:{p}/x").code for p in (8001, 8002)] == ["a", "b"]  # type: ignore[union-attr]

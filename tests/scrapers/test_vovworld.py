@@ -66,3 +66,18 @@ def test_page_furniture_stays_out_of_the_text(page: ParsedPage, furniture: str) 
 
 def test_feed_lists_the_article() -> None:
     assert canonical_url(ARTICLE) in {canonical_url(c.url) for c in feed_entries(CODE, FEED)}
+
+
+def test_the_lead_follows_the_title(page: ParsedPage) -> None:
+    assert (
+        page.text.splitlines()[1]
+        == "(VOV5) - The southern province reached the Intelligent Community Forum's final group again in 2023."
+    )
+
+
+def test_title_date_lead_and_body_are_found_by_the_site_markup(page: ParsedPage) -> None:
+    assert {k: page.found[k] for k in ("title", "lead", "body")} == {
+        "title": "selector",
+        "lead": "selector",
+        "body": "selector",
+    }
