@@ -118,6 +118,10 @@ def match_indicators(expected: list[Record], got: list[Record]) -> tuple[list[Re
     return missing, extra
 
 
+# Fields of a must-not-extract entry that explain it to a reader; they never describe the record.
+TRAP_ANNOTATIONS = frozenset({"kind", "note", "raw"})
+
+
 def _trap_field_matches(key: str, want: object, got: Record) -> bool:
     if want == "*":
         return True
@@ -134,7 +138,7 @@ def _trap_field_matches(key: str, want: object, got: Record) -> bool:
 def trap_hit(trap: Record, rankings: list[Record], indicators: list[Record]) -> Record | None:
     """The first extracted record the must-not-extract entry describes, if any."""
     pool = rankings if trap.get("kind") == "ranking" else indicators
-    fields = {k: v for k, v in trap.items() if k != "kind"}
+    fields = {k: v for k, v in trap.items() if k not in TRAP_ANNOTATIONS}
     for rec in pool:
         if all(_trap_field_matches(k, v, rec) for k, v in fields.items()):
             return rec

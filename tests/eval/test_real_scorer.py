@@ -207,6 +207,16 @@ TRAP_CASES = [
     pytest.param(
         {"kind": "indicator", "entity": "Binh Duong", "status": "achieved"}, 0, id="kind-picks-the-pool"
     ),
+    pytest.param(
+        {
+            "kind": "ranking",
+            "entity": "Binh Duong",
+            "program": "icf_icoty",
+            "note": "the finalist is no winner",
+        },
+        1,
+        id="note-explains-only",
+    ),
 ]
 
 
