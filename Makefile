@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,10 +21,14 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy flows scrapers extractors models
+	$(BIN)/mypy flows scrapers extractors models eval
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Dev and test figures on the real-text set (eval/real/README.md); the texts come from eval/real/cache/.
+eval: $(STAMP)
+	$(BIN)/python -m eval.real --split all
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

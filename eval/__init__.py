@@ -1,0 +1,1 @@
+"""Evaluation of chiso's extractor on real text (not shipped with the package)."""
