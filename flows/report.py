@@ -95,7 +95,7 @@ def timeline(report: Report, data: dict[str, list[dict[str, Any]]]) -> None:
         evidence[(row["program"], row["year"], row["status"])].append(row)
     marks: list[dict[str, Any]] = []
     undated = 0
-    for row in data["rankings"]:
+    for row in sorted(data["rankings"], key=lambda r: (_program_sort_key(r["program"]), r["year"] or 0)):
         key = (row["program"], row["year"], row["status"])
         if row["year"] is None:
             undated += 1
@@ -333,6 +333,7 @@ def _json_for_script(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
+# Bundled with the Vega libraries it calls (vegaEmbed), so the page needs nothing else.
 RENDER_SCRIPT = """
 const specs = JSON.parse(document.getElementById("chiso-specs").textContent);
 function openEvidence(id) {
@@ -406,7 +407,7 @@ def render_html(report: Report, *, generated: datetime, database: str) -> str:
         f' by chiso. <span class="legend-help">{html.escape(legend)}</span></p>'
         + "".join(sections)
         + f'<script type="application/json" id="chiso-specs">{_json_for_script(specs)}</script>'
-        + f"<script>{vl_convert.javascript_bundle(None)}</script><script>{RENDER_SCRIPT}</script></body></html>"
+        + f"<script>{vl_convert.javascript_bundle(RENDER_SCRIPT)}</script></body></html>"
     )
 
 
