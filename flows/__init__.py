@@ -6,3 +6,6 @@ import os
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "flows,scrapers,extractors,models")
 # The temporary server would otherwise try to send usage analytics to the internet on every run.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# A first run migrates the temporary server's fresh database before it answers; on a busy 2-core machine that
+# takes longer than Prefect's default wait of 20 s, and the run would fail before it started.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

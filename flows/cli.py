@@ -204,22 +204,29 @@ def sync_icf(
 
 
 @app.command("demo")
-def demo() -> None:
-    """Run the whole pipeline against the bundled sample web (offline) into data/demo.db and show the rankings."""
-    from flows.demo import run_demo
+def demo(verbose: VerboseOption = False) -> None:
+    """Run the whole pipeline against the bundled sample web (offline) into data/demo.db, show the rankings, write a report."""
+    from flows.console import run_console
+    from flows.demo import run_demo, write_demo_report
     from models import query
     from models.db import get_engine
 
-    url = run_demo()
+    with run_console(verbose=verbose):
+        url, lines = run_demo()
+    for line in lines:
+        typer.echo(line)
+    typer.echo(
+        f"\nStored in {url}. Next: `CHISO_DATABASE_URL={url} chiso query indicators --latest`, "
+        f"`CHISO_DATABASE_URL={url} chiso browse`, "
+        "or any SQL client on the views v_rankings, v_ranking_evidence, v_indicator_values, v_indicator_latest, "
+        "v_indicator_conflicts (README.md, 'The database', has example queries).\n"
+    )
     rows = query.rankings(get_engine(url))
     emit(
         rows, columns=query.SUMMARY_COLUMNS, fmt=OutputFormat.table, title="Rankings found in the sample web"
     )
-    typer.echo(
-        f"\nStored in {url}. Next: `CHISO_DATABASE_URL={url} chiso query indicators --latest`, "
-        "or any SQL client on the views v_rankings, v_ranking_evidence, v_indicator_values, v_indicator_latest "
-        "(README.md, 'The database', has example queries)."
-    )
+    written = write_demo_report(url)
+    typer.echo(f"Report: {written.html} (open it in a browser; PNGs in {written.html.with_suffix('')}/)")
 
 
 @app.command("report")
@@ -259,6 +266,7 @@ def report(
 def _register_commands() -> None:
     # These modules import nothing heavy at load time; Prefect is imported inside the commands that need it.
     from flows.automations import automations_install_command
+    from flows.browse import browse_command
     from flows.cli_extract import extract_command
     from flows.cli_scrapers import fetch_command, sources_command
     from flows.deploy import serve_command
@@ -267,6 +275,7 @@ def _register_commands() -> None:
     app.command("sources")(sources_command)
     app.command("fetch")(fetch_command)
     app.command("serve")(serve_command)
+    app.command("browse")(browse_command)
     automations_app = typer.Typer(help="Prefect automations.", no_args_is_help=True, rich_markup_mode=None)
     automations_app.command("install")(automations_install_command)
     app.add_typer(automations_app, name="automations")
