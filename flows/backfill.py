@@ -13,6 +13,7 @@ from flows import progress as stages
 from flows.errors import ChisoError
 from flows.ingest import FETCH_WORKERS, Tally, crawl
 from flows.orchestration import Progress, flow_run_id, publish_markdown, report_problems, thread_pool
+from flows.parameters import SourceCodes
 from flows.pipeline import pipeline
 from flows.runs import begin_run, end_run
 from models.db import session_scope
@@ -66,7 +67,7 @@ def mark_finished(engine: Engine, codes: list[str], *, chunk: str, tally: Tally,
 def backfill(
     since: date,
     until: date | None = None,
-    sources: list[str] | None = None,
+    sources: SourceCodes = None,
     chunk: ChunkSize = "month",
     extract: bool = True,
     redo: bool = False,

@@ -17,6 +17,7 @@ from flows import events
 from flows.extract import extract_one
 from flows.extraction import DocumentExtraction
 from flows.orchestration import each, flow_run_id, publish_markdown, report_problems, thread_pool, transient
+from flows.parameters import SourceCodes
 from flows.pipeline import day_range, pipeline
 from flows.runs import begin_run, end_run, summary_markdown
 from models.store import RankingFact
@@ -168,7 +169,7 @@ def extract_stored(document_ids: Sequence[int], *, codes_by_id: dict[int, str], 
 
 @flow(name="ingest", task_runner=thread_pool(FETCH_WORKERS), log_prints=True)
 def ingest(
-    sources: list[str] | None = None,
+    sources: SourceCodes = None,
     since: date | None = None,
     until: date | None = None,
     extract: bool = True,

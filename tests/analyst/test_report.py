@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from flows.errors import ChisoError
 from flows.report import build, write_report
-from models import migrate
-from models.db import get_engine, session_scope
-from models.store import replace_extraction, upsert, upsert_document, upsert_reference
-from models.tables import Source
+from models.db import get_engine
 from tests.browser import chromium, distinct_colours
 from tests.models import dataset
 
@@ -23,42 +19,8 @@ ICF_URL = dataset.document(2)["url"]
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Engine:
-    """Bình Dương: Top7 2023 candidate in the press, achieved on ICF's page; FDI 2023 from two documents."""
-    migrate.upgrade(sqlite_url)
-    engine = get_engine(sqlite_url)
-    with session_scope(engine) as session:
-        upsert_reference(
-            session,
-            programs=dataset.PROGRAMS,
-            indicators=dataset.INDICATORS,
-            entities=dataset.ENTITIES,
-            run_id="t",
-        )
-        upsert(session, Source, dataset.SOURCES, run_id="t")
-        ids = [upsert_document(session, dataset.document(n), run_id="t").id for n in range(3)]
-        extractions: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = [
-            ([dataset.ranking()], [dataset.indicator(value=1.5e9)]),
-            ([], [dataset.indicator(value=2.1e9, evidence="Vốn FDI năm 2023 đạt 2,1 tỷ USD.")]),
-            (
-                [
-                    dataset.ranking(
-                        status="achieved", evidence="The Top7 Intelligent Communities of 2023 are:"
-                    )
-                ],
-                [],
-            ),
-        ]
-        for document_id, (rankings, indicators) in zip(ids, extractions, strict=True):
-            replace_extraction(
-                session,
-                document_id=document_id,
-                rankings=rankings,
-                indicators=indicators,
-                extractor_version="1",
-                run_id="t",
-            )
-    return engine
+def engine(analyst_db: str) -> Engine:
+    return get_engine(analyst_db)
 
 
 def test_timeline_has_a_mark_per_program_year_status_told_official_or_press(engine: Engine) -> None:
