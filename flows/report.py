@@ -213,7 +213,14 @@ def indicator_charts(report: Report, data: dict[str, list[dict[str, Any]]]) -> N
     conflicting = {row["value_id"] for row in data["conflicts"]}
     by_indicator: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in data["values"]:
-        by_indicator[row["indicator"]].append(row)
+        if row["indicator"] is not None:
+            by_indicator[row["indicator"]].append(row)
+    # Figures whose phrase matched no catalogue indicator have no code to chart them under.
+    uncoded = [row for row in data["values"] if row["indicator"] is None]
+    if uncoded:
+        report.notes["indicators"].append(
+            f"{len(uncoded)} figure(s) with no catalogue indicator are not drawn (`chiso query indicators`)."
+        )
     for code, rows in by_indicator.items():
         dated = [r for r in rows if r["period"]]
         name = rows[0]["indicator_name"] or code
