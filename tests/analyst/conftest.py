@@ -13,11 +13,10 @@ from models.tables import Source
 from tests.models import dataset
 
 
-@pytest.fixture
-def analyst_db(sqlite_url: str) -> str:
+def load_analyst_data(url: str) -> str:
     """Bình Dương: Top7 2023 candidate in the press, achieved on ICF's page; FDI 2023 from two documents."""
-    migrate.upgrade(sqlite_url)
-    engine = get_engine(sqlite_url)
+    migrate.upgrade(url)
+    engine = get_engine(url)
     with session_scope(engine) as session:
         upsert_reference(
             session,
@@ -49,4 +48,16 @@ def analyst_db(sqlite_url: str) -> str:
                 extractor_version="1",
                 run_id="t",
             )
-    return sqlite_url
+    return url
+
+
+@pytest.fixture
+def analyst_db(sqlite_url: str) -> str:
+    """The analyst data in SQLite (what `chiso browse` and the browser tests read)."""
+    return load_analyst_data(sqlite_url)
+
+
+@pytest.fixture
+def analyst_db_any(db_url: str) -> str:
+    """The analyst data on each backend, SQLite and PostgreSQL."""
+    return load_analyst_data(db_url)
