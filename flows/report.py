@@ -324,6 +324,11 @@ def build(engine: Engine, entity: str, *, programs: list[str] | None, indicators
     found = query.find_entity(engine, entity)
     if found is None:
         raise ChisoError(f"no entity {entity!r} (a canonical name, local name or alias from entities.yaml)")
+    for table, asked in (("program", programs), ("indicator", indicators)):
+        known = query.codes(engine, table)
+        unknown = [code for code in asked or [] if code not in known]
+        if unknown:
+            raise ChisoError(f"unknown {table} {', '.join(map(repr, unknown))} (known: {', '.join(known)})")
     data = query.entity_report(
         engine, entity=found["entity"], country=found["country"], programs=programs, indicators=indicators
     )

@@ -177,3 +177,11 @@ def entity_report(
     for row in (*evidence, *values):
         row["published_at"] = _utc(row["published_at"])
     return {"rankings": rankings, "evidence": evidence, "values": values, "conflicts": conflicts}
+
+
+def codes(engine: Engine, table: str) -> list[str]:
+    """The codes of the program or indicator table, sorted."""
+    if table not in ("program", "indicator"):
+        raise ValueError(f"no code table {table!r}")
+    with engine.connect() as connection:
+        return list(connection.execute(text(f"SELECT code FROM {table} ORDER BY code")).scalars())

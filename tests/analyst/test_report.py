@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from models.db import get_engine
 from tests.browser import chromium, distinct_colours
 from tests.models import dataset
 
+REPO = Path(__file__).resolve().parents[2]
 PRESS_URL = dataset.document(0)["url"]
 ICF_URL = dataset.document(2)["url"]
 
@@ -67,6 +71,21 @@ def test_program_and_indicator_options_narrow_the_report(engine: Engine) -> None
         ["No dated ranking claim for this entity."],
         ["No indicator figure for this entity."],
     )
+
+
+@pytest.mark.parametrize(
+    ("programs", "indicators", "message"),
+    [
+        (["icf_top8"], None, "unknown program 'icf_top8' (known: icf_top7, vn_pci)"),
+        (None, ["fdi"], "unknown indicator 'fdi' (known: fdi_registered, ip_occupancy_rate)"),
+    ],
+)
+def test_an_unknown_program_or_indicator_is_a_clear_error(
+    engine: Engine, programs: list[str] | None, indicators: list[str] | None, message: str
+) -> None:
+    with pytest.raises(ChisoError) as raised:
+        build(engine, "Binh Duong", programs=programs, indicators=indicators)
+    assert str(raised.value) == message
 
 
 def test_an_unknown_entity_is_a_clear_error(engine: Engine) -> None:
@@ -129,3 +148,35 @@ def test_the_page_renders_offline_in_headless_chromium_and_a_click_opens_the_evi
         assert opened == ["ev-timeline-icf-top7-2023-candidate"]
         link = browser.find_element(By.CSS_SELECTOR, "#ev-timeline-icf-top7-2023-candidate a")
         assert link.get_attribute("href") == PRESS_URL
+
+
+def _chiso(*args: str, url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CHISO_DATABASE_URL": url, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_chiso_report_writes_the_page_and_the_pngs_and_says_where(analyst_db: str, tmp_path: Path) -> None:
+    result = _chiso("report", "--entity", "Bình Dương", "--png", "slides", url=analyst_db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "report: report.html (2 pictures)",
+        "png: slides/binh-duong-timeline.png",
+        "png: slides/binh-duong-indicator-fdi-registered.png",
+    ]
+    assert (tmp_path / "report.html").stat().st_size > 0
+
+
+def test_chiso_report_on_an_unknown_entity_is_one_line_and_writes_nothing(
+    analyst_db: str, tmp_path: Path
+) -> None:
+    result = _chiso("report", "--entity", "Atlantis", url=analyst_db, cwd=tmp_path)
+    assert (result.returncode, result.stderr.count("\n"), list(tmp_path.iterdir())) == (1, 1, [])
+    assert result.stderr.startswith("chiso: error: no entity 'Atlantis'")
