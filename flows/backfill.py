@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
@@ -10,9 +9,11 @@ from prefect import flow
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from flows import progress as stages
 from flows.errors import ChisoError
 from flows.ingest import FETCH_WORKERS, Tally, crawl
 from flows.orchestration import Progress, flow_run_id, publish_markdown, report_problems, thread_pool
+from flows.parameters import SourceCodes
 from flows.pipeline import pipeline
 from flows.runs import begin_run, end_run
 from models.db import session_scope
@@ -20,10 +21,6 @@ from models.store import upsert
 from models.tables import BackfillChunk
 
 ChunkSize = Literal["month", "week"]
-ProgressHook = Callable[[int, int, str], None]
-
-# The terminal's progress bar (`chiso backfill`) listens here; a flow parameter cannot carry a callable.
-progress_hook: ProgressHook | None = None
 
 
 def chunks(since: date, until: date, *, size: ChunkSize) -> list[tuple[str, date, date]]:
@@ -70,7 +67,7 @@ def mark_finished(engine: Engine, codes: list[str], *, chunk: str, tally: Tally,
 def backfill(
     since: date,
     until: date | None = None,
-    sources: list[str] | None = None,
+    sources: SourceCodes = None,
     chunk: ChunkSize = "month",
     extract: bool = True,
     redo: bool = False,
@@ -101,6 +98,7 @@ def backfill(
     done = set() if redo else finished_chunks(p.engine, codes)
     progress = Progress(description=f"backfill {since}..{last}: chunks finished")
     tally = Tally()
+    stages.grow("chunks", len(plan))
     for index, (label, start, end) in enumerate(plan, start=1):
         todo = [s for s in selected if (s.code, label) not in done]
         if todo:
@@ -118,8 +116,7 @@ def backfill(
             mark_finished(p.engine, finished, chunk=label, tally=part, run_id=run_id)
             tally.add(part)
         progress.update(100.0 * index / len(plan))
-        if progress_hook is not None:
-            progress_hook(index, len(plan), label)
+        stages.advance("chunks")
     publish_markdown(
         tally.markdown("chiso backfill"), key="chiso-backfill", description="Pages per source, new rankings"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import traceback
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -94,6 +95,10 @@ def query_indicators(
     emit(rows, columns=query.INDICATOR_COLUMNS, fmt=fmt, title="Indicator values")
 
 
+VerboseOption = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Show Prefect's flow and task run lines (warnings always show)."),
+]
 SourcesOption = Annotated[
     list[str] | None,
     typer.Option("--source", "-s", help="Source code (repeatable); default all. See `chiso sources`."),
@@ -137,14 +142,21 @@ def run(
         str | None, typer.Option(help="Last publication day (YYYY-MM-DD); default today.")
     ] = None,
     extract: Annotated[bool, typer.Option("--extract/--no-extract", help="Extract inline.")] = True,
+    verbose: VerboseOption = False,
 ) -> None:
     """Ingest once, live: discover, fetch, store and extract what the sources published recently."""
     _prepare_database()
-    from flows.ingest import ingest
+    from flows.console import run_console
 
-    totals = ingest(
-        sources=sources, since=_day(since, name="--since"), until=_day(until, name="--until"), extract=extract
-    )
+    with run_console(verbose=verbose):
+        from flows.ingest import ingest
+
+        totals = ingest(
+            sources=sources,
+            since=_day(since, name="--since"),
+            until=_day(until, name="--until"),
+            extract=extract,
+        )
     _summarise("ingest", totals)
 
 
@@ -157,32 +169,24 @@ def backfill(
     sources: SourcesOption = None,
     chunk: Annotated[str, typer.Option(help="month or week: the unit done and resumed at once.")] = "month",
     redo: Annotated[bool, typer.Option("--redo", help="Redo chunks an earlier backfill finished.")] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Fetch a date range through the sources' sitemaps, chunk by chunk; resumes where a crashed one stopped."""
     if chunk not in ("month", "week"):
         raise typer.BadParameter(f"{chunk!r} is not month or week", param_hint="--chunk")
     _prepare_database()
-    from rich.progress import Progress
+    from flows.console import run_console
 
-    from flows import backfill as backfill_module
+    with run_console(verbose=verbose):
+        from flows.backfill import backfill as backfill_flow
 
-    with Progress() as bar:
-        task_id = bar.add_task("backfill", total=None)
-
-        def advance(done: int, total: int, label: str) -> None:
-            bar.update(task_id, completed=done, total=total, description=f"backfill {label}")
-
-        backfill_module.progress_hook = advance
-        try:
-            totals = backfill_module.backfill(
-                since=_required_day(since, name="--since"),
-                until=_day(until, name="--until"),
-                sources=sources,
-                chunk="week" if chunk == "week" else "month",
-                redo=redo,
-            )
-        finally:
-            backfill_module.progress_hook = None
+        totals = backfill_flow(
+            since=_required_day(since, name="--since"),
+            until=_day(until, name="--until"),
+            sources=sources,
+            chunk="week" if chunk == "week" else "month",
+            redo=redo,
+        )
     _summarise("backfill", totals)
 
 
@@ -200,27 +204,69 @@ def sync_icf(
 
 
 @app.command("demo")
-def demo() -> None:
-    """Run the whole pipeline against the bundled sample web (offline) into data/demo.db and show the rankings."""
-    from flows.demo import run_demo
+def demo(verbose: VerboseOption = False) -> None:
+    """Run the whole pipeline against the bundled sample web (offline) into data/demo.db, show the rankings, write a report."""
+    from flows.console import run_console
+    from flows.demo import run_demo, write_demo_report
     from models import query
     from models.db import get_engine
 
-    url = run_demo()
+    with run_console(verbose=verbose):
+        url, lines = run_demo()
+    for line in lines:
+        typer.echo(line)
+    typer.echo(
+        f"\nStored in {url}. Next: `CHISO_DATABASE_URL={url} chiso query indicators --latest`, "
+        f"`CHISO_DATABASE_URL={url} chiso browse`, "
+        "or any SQL client on the views v_rankings, v_ranking_evidence, v_indicator_values, v_indicator_latest, "
+        "v_indicator_conflicts (README.md, 'The database', has example queries).\n"
+    )
     rows = query.rankings(get_engine(url))
     emit(
         rows, columns=query.SUMMARY_COLUMNS, fmt=OutputFormat.table, title="Rankings found in the sample web"
     )
-    typer.echo(
-        f"\nStored in {url}. Next: `CHISO_DATABASE_URL={url} chiso query indicators --latest`, "
-        "or any SQL client on the views v_rankings, v_ranking_evidence, v_indicator_values, v_indicator_latest "
-        "(README.md, 'The database', has example queries)."
+    written = write_demo_report(url)
+    typer.echo(f"Report: {written.html} (open it in a browser; PNGs in {written.html.with_suffix('')}/)")
+
+
+@app.command("report")
+def report(
+    entity: Annotated[
+        str, typer.Option(help="Entity: canonical name, local name or alias (e.g. 'Bình Dương').")
+    ],
+    programs: Annotated[
+        list[str] | None, typer.Option("--program", help="Program code (repeatable); default all.")
+    ] = None,
+    indicators: Annotated[
+        list[str] | None, typer.Option("--indicator", help="Indicator code (repeatable); default all.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
+    png: Annotated[
+        Path | None, typer.Option("--png", help="Also write each picture as a PNG into this directory.")
+    ] = None,
+) -> None:
+    """One self-contained HTML page (offline) of an entity's ranking timeline and indicator figures, with evidence."""
+    from flows.report import write_report
+    from models.db import database_url, redacted
+
+    written = write_report(
+        _engine(),
+        entity,
+        out=out,
+        png_dir=png,
+        programs=programs,
+        indicators=indicators,
+        database=redacted(database_url()),
     )
+    typer.echo(f"report: {written.html} ({written.pictures} pictures)")
+    for path in written.pngs:
+        typer.echo(f"png: {path}")
 
 
 def _register_commands() -> None:
     # These modules import nothing heavy at load time; Prefect is imported inside the commands that need it.
     from flows.automations import automations_install_command
+    from flows.browse import browse_command
     from flows.cli_extract import extract_command
     from flows.cli_scrapers import fetch_command, sources_app
     from flows.deploy import serve_command
@@ -229,6 +275,7 @@ def _register_commands() -> None:
     app.add_typer(sources_app(), name="sources")
     app.command("fetch")(fetch_command)
     app.command("serve")(serve_command)
+    app.command("browse")(browse_command)
     automations_app = typer.Typer(help="Prefect automations.", no_args_is_help=True, rich_markup_mode=None)
     automations_app.command("install")(automations_install_command)
     app.add_typer(automations_app, name="automations")

@@ -48,7 +48,7 @@ def extract(
         flow_run_id=flow_run_id(),
     )
     ids = document_ids or pending_documents(engine, since=since, reextract=reextract)
-    outcomes = each(extract_one, ids, run_id=run_id)
+    outcomes = each(extract_one, ids, stage="extract", run_id=run_id)
     done = [o for o in outcomes if isinstance(o, DocumentExtraction)]
     errors = [
         f"document {i}: {o}" for i, o in zip(ids, outcomes, strict=True) if isinstance(o, BaseException)

@@ -17,6 +17,7 @@ from flows import events
 from flows.extract import extract_one
 from flows.extraction import DocumentExtraction
 from flows.orchestration import each, flow_run_id, publish_markdown, report_problems, thread_pool, transient
+from flows.parameters import SourceCodes
 from flows.pipeline import day_range, pipeline
 from flows.runs import begin_run, end_run, summary_markdown
 from models.store import RankingFact
@@ -106,7 +107,7 @@ def crawl(
     """Discover, fetch and store the sources' pages in the window; extract the changed ones if asked."""
     tally = Tally()
     codes = [s.code for s in sources]
-    found = each(discover_source, codes, since=since, until=until, mode=mode)
+    found = each(discover_source, codes, stage="discover", since=since, until=until, mode=mode)
     jobs: list[tuple[str, str]] = []
     for code, result in zip(codes, found, strict=True):
         if isinstance(result, BaseException):
@@ -116,7 +117,7 @@ def crawl(
         tally.errors += [f"{code}: {problem}" for problem in result.problems]
         jobs += [(code, c.url) for c in result.candidates]
     jobs = _by_host_round_robin(jobs)
-    outcomes = each(fetch_page, jobs, run_id=run_id)
+    outcomes = each(fetch_page, jobs, stage="fetch", run_id=run_id)
     for (code, url), outcome in zip(jobs, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             tally.per_source[code]["failed"] += 1
@@ -146,7 +147,7 @@ def _codes_by_id(jobs: Sequence[tuple[str, str]], outcomes: Sequence[Any]) -> di
 def extract_stored(document_ids: Sequence[int], *, codes_by_id: dict[int, str], run_id: str) -> Tally:
     """Extract the documents a crawl stored; new ranking facts become events."""
     tally = Tally()
-    results = each(extract_one, list(document_ids), run_id=run_id)
+    results = each(extract_one, list(document_ids), stage="extract", run_id=run_id)
     for document_id, result in zip(document_ids, results, strict=True):
         code = codes_by_id.get(document_id, "?")
         if not isinstance(result, DocumentExtraction):
@@ -168,7 +169,7 @@ def extract_stored(document_ids: Sequence[int], *, codes_by_id: dict[int, str], 
 
 @flow(name="ingest", task_runner=thread_pool(FETCH_WORKERS), log_prints=True)
 def ingest(
-    sources: list[str] | None = None,
+    sources: SourceCodes = None,
     since: date | None = None,
     until: date | None = None,
     extract: bool = True,

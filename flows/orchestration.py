@@ -7,33 +7,41 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from flows import progress
+
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 MAX_WORKERS = 4
 
 
-def each(fn: Callable[..., T], items: Iterable[Any], /, **constants: Any) -> list[T | BaseException]:
+def each(
+    fn: Callable[..., T], items: Iterable[Any], /, *, stage: str, **constants: Any
+) -> list[T | BaseException]:
     """fn(item, **constants) for every item, concurrently; a failure is returned in place, not raised.
 
     A Prefect task is mapped (bounded by the flow's task runner); a plain function runs in a bounded pool.
+    Each finished item advances `stage` (the terminal's progress bar of that stage).
     """
     items = list(items)
+    progress.grow(stage, len(items))
     if hasattr(fn, "map"):
         from prefect import unmapped
 
         futures = fn.map(items, **{k: unmapped(v) for k, v in constants.items()})
-        return [_outcome(f.result, raise_on_failure=True) for f in futures]
+        return [_outcome(f.result, stage, raise_on_failure=True) for f in futures]
     with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
         futures = [pool.submit(fn, item, **constants) for item in items]
-        return [_outcome(f.result) for f in futures]
+        return [_outcome(f.result, stage) for f in futures]
 
 
-def _outcome(result: Callable[..., T], **kwargs: Any) -> T | BaseException:
+def _outcome(result: Callable[..., T], stage: str, **kwargs: Any) -> T | BaseException:
     try:
         return result(**kwargs)
     except Exception as exc:
         return exc
+    finally:
+        progress.advance(stage)
 
 
 def thread_pool(max_workers: int) -> Any:

@@ -43,7 +43,7 @@ def sync_icf(years: list[int] | None = None) -> dict[str, int]:
     pages, problems = icf_pages(years)
     tally = Tally(errors=[f"{ICF}: {problem}" for problem in problems])
     jobs = [(ICF, url) for url in pages]
-    outcomes = each(fetch_page, jobs, run_id=run_id)
+    outcomes = each(fetch_page, jobs, stage="fetch", run_id=run_id)
     documents: list[int] = []
     for (_, url), outcome in zip(jobs, outcomes, strict=True):
         if not isinstance(outcome, FetchOutcome) or outcome.status == "failed":

@@ -45,7 +45,8 @@ def _stop_group(proc: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
 class PrefectServer:
     """`prefect server start` with its own PREFECT_HOME (SQLite), analytics off; stopped by process group."""
 
-    def __init__(self, *, startup_timeout: float = 90.0) -> None:
+    def __init__(self, *, startup_timeout: float = 90.0, ui: bool = False) -> None:
+        self.ui = ui
         self.port = free_port()
         self.home = Path(tempfile.mkdtemp(prefix="chiso-prefect-"))
         self.api_url = f"http://127.0.0.1:{self.port}/api"
@@ -71,6 +72,9 @@ class PrefectServer:
     def start(self) -> PrefectServer:
         # A short scheduler loop so tests see scheduled runs within seconds (the default is 60 s).
         env = self.env({"PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"})
+        if self.ui:
+            # Unset, the UI calls the API on the default port 4200 and shows only "Something went wrong".
+            env |= {"PREFECT_UI_ENABLED": "true", "PREFECT_UI_API_URL": self.api_url}
         with self.log_path.open("wb") as log:
             self._proc = subprocess.Popen(
                 [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -189,12 +193,12 @@ class PrefectServer:
 
 
 @contextlib.contextmanager
-def prefect_server() -> Iterator[PrefectServer]:
+def prefect_server(*, ui: bool = False) -> Iterator[PrefectServer]:
     """A started server whose settings this process uses too (Prefect reads settings from its context)."""
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE, temporary_settings
 
     with (
-        PrefectServer() as server,
+        PrefectServer(ui=ui) as server,
         temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False}),
     ):
         try:

@@ -39,7 +39,13 @@ TABLES = {
     "host_state",
     "backfill_chunk",
 }
-VIEWS = {"v_rankings", "v_ranking_evidence", "v_indicator_values", "v_indicator_latest"}
+VIEWS = {
+    "v_rankings",
+    "v_ranking_evidence",
+    "v_indicator_values",
+    "v_indicator_latest",
+    "v_indicator_conflicts",
+}
 
 
 @pytest.fixture
