@@ -58,7 +58,7 @@ def load_dataset(url: str) -> None:
 def test_db_upgrade_then_query_rankings_works(db_url: str) -> None:
     upgraded = chiso("db", "upgrade", url=db_url)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "-> 0003" in upgraded.stdout
+    assert "-> 0004" in upgraded.stdout
     load_dataset(db_url)
     result = chiso("query", "rankings", "--format", "json", url=db_url)
     assert result.returncode == 0, result.stderr
@@ -84,10 +84,55 @@ def test_query_indicators_prints_values_in_base_units(sqlite_url: str) -> None:
     ]
 
 
+def test_indicators_unmatched_lists_open_labels_by_frequency(sqlite_url: str) -> None:
+    migrate.upgrade(sqlite_url)
+    load_dataset(sqlite_url)
+    with session_scope(get_engine(sqlite_url)) as session:
+        for n, labels in ((1, ["retail sales growth", "trade surplus"]), (2, ["retail sales growth"])):
+            doc = upsert_document(session, dataset.document(n), run_id="t")
+            replace_extraction(
+                session,
+                document_id=doc.id,
+                rankings=[],
+                indicators=[
+                    dataset.indicator(
+                        value=1.9 + i, code=None, label=label, unit="%", evidence=f"{label} rose."
+                    )
+                    for i, label in enumerate(labels)
+                ],
+                extractor_version="1",
+                run_id="t",
+            )
+    dispose_engines()
+    result = chiso("indicators", "unmatched", "--format", "json", url=sqlite_url)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {
+            "label": "retail sales growth",
+            "unit": "%",
+            "documents": 2,
+            "values": 2,
+            "example": "retail sales growth rose.",
+        },
+        {
+            "label": "trade surplus",
+            "unit": "%",
+            "documents": 1,
+            "values": 1,
+            "example": "trade surplus rose.",
+        },
+    ]
+    limited = chiso("indicators", "unmatched", "--limit", "1", "--format", "csv", url=sqlite_url)
+    assert limited.stdout.splitlines() == [
+        "label,unit,documents,values,example",
+        "retail sales growth,%,2,2,retail sales growth rose.",
+    ]
+
+
 def test_db_upgrade_twice_reports_already_at_head(sqlite_url: str) -> None:
     chiso("db", "upgrade", url=sqlite_url)
     again = chiso("db", "upgrade", url=sqlite_url)
-    assert (again.returncode, "already at 0003" in again.stdout) == (0, True)
+    assert (again.returncode, "already at 0004" in again.stdout) == (0, True)
 
 
 def test_unknown_format_is_a_usage_error(sqlite_url: str) -> None:
@@ -118,7 +163,7 @@ def test_database_at_an_older_migration_asks_for_an_upgrade(sqlite_url: str) -> 
     migrate.upgrade(sqlite_url, revision="0001")
     result = chiso("query", "rankings", url=sqlite_url)
     assert result.returncode == 1
-    assert result.stderr.endswith("is at migration 0001, newest is 0003: run `chiso db upgrade`\n")
+    assert result.stderr.endswith("is at migration 0001, newest is 0004: run `chiso db upgrade`\n")
     assert result.stderr.count("\n") == 1
 
 
