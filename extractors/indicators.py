@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from extractors.catalogue import IndicatorRule, indicator_phrases, indicator_rules
+from extractors.catalogue import (
+    IndicatorRule,
+    count_unit_names,
+    indicator_phrases,
+    indicator_rules,
+    open_figures,
+    rule,
+)
 from extractors.context import DocContext, Sentence, all_matches, first_match
 from extractors.entities import Mention
 from extractors.numbers import Quantity, find_quantities, to_number
@@ -17,6 +24,8 @@ GROWTH_INDICATORS = frozenset({"grdp_growth"})
 # of the same period without repeating it; only these period kinds carry over, and only to flows (money, growth).
 CARRIED_PERIOD_KINDS = frozenset({"period_ytd", "period_h1", "period_quarter", "period_month"})
 MONEY = ("VND", "USD")
+COUNTRY = ("Vietnam", "Việt Nam", "VN")
+COUNT_UNITS = ("persons", "enterprises", "projects", "parks")
 OF_ENTITY = re.compile(
     r"^\s*(?:của|tại|ở|of|in|de|du|à)\s+(?:tỉnh\s+|thành phố\s+|TP\.?\s*)?$", re.IGNORECASE
 )
@@ -37,6 +46,12 @@ ADJACENT_GAP = re.compile(r"\s*(?:vốn\s*)?")
 # "... Quảng Ninh (1,5 tỷ USD) và Hải Phòng (1,2 tỷ USD)": the same indicator for another place, in brackets (ho3-a02)
 BRACKETED = re.compile(r"\s*\(\s*$")
 NUMBER_PART = re.compile(r"(?:\d[\d.,\u00a0\u202f ]*\d|\d)\s?")
+# "5.8% in Binh Duong", "2 tỷ USD của tỉnh Bình Dương": the place right after a figure holds it
+HOLDER_AFTER = re.compile(r"^\s*(?:của|tại|ở|in|of|for|at|de|du|à|pour)\s+(?:the\s+)?$", re.IGNORECASE)
+# an index score is a bare decimal ("0,8340"), never a whole number (a count, a rank, a year)
+BARE_SCORE = re.compile(r"\d+[.,]\d+$")
+LABEL_WORDS = 8
+CLAUSE_CUT = re.compile(r"[,;:()\[\]“”\"]|\s[-–—]\s")
 
 
 def _rules_by_code() -> dict[str, IndicatorRule]:
@@ -88,7 +103,9 @@ def _fit(rule: IndicatorRule, q: Quantity) -> tuple[Decimal, str] | None:
     return None
 
 
-def _entity_for(ctx: DocContext, sent: Sentence, ps: int, pe: int) -> Mention | None:
+def _entity_for(
+    ctx: DocContext, sent: Sentence, ps: int, pe: int, fallback: Mention | None
+) -> Mention | None:
     text = sent.text
     for m in sent.mentions:
         if m.start >= pe and OF_ENTITY.match(text[pe : m.start]):
@@ -96,7 +113,7 @@ def _entity_for(ctx: DocContext, sent: Sentence, ps: int, pe: int) -> Mention | 
     # "croissance économique du pays", "GRDP của cả nước": the nation's figure, whoever was named before (ho3-a05)
     nat = first_match("national_scope", ctx.lang, text, pe, pe + 16)
     if nat is not None and NATIONAL_GAP.fullmatch(text[pe : nat.start()]):
-        return None
+        return _country(nat.start(), nat.end())
     # "Ses exportations", "The province's GRDP", "... của tỉnh": the place the document is about (ho3-a04, ho3-a05)
     if ctx.main is not None:
         head, tail = text[max(0, ps - 20) : ps], text[pe : pe + 25]
@@ -107,14 +124,26 @@ def _entity_for(ctx: DocContext, sent: Sentence, ps: int, pe: int) -> Mention | 
     before = [m for m in sent.mentions if m.end <= ps]
     if before:
         return before[-1]
+    nat = first_match("national_holder", ctx.lang, text, 0, ps)
+    if nat is not None:
+        return _country(nat.start(), nat.end())
     if first_match("national_scope", ctx.lang, text, 0, ps) is not None:
         return None
     after = [m for m in sent.mentions if m.start >= pe]
     if after:
         return after[0]
-    if ctx.main is None:
-        return None
-    return ctx.main
+    return fallback
+
+
+def _country(start: int, end: int) -> Mention:
+    """The country as the holder of a national figure."""
+    return Mention(COUNTRY[0], COUNTRY[1], COUNTRY[2], start, end)
+
+
+def _sole_place(ctx: DocContext) -> Mention | None:
+    """The place of a document that names only one."""
+    names = {m.name: m for s in ctx.sentences for m in s.mentions}
+    return next(iter(names.values())) if len(names) == 1 else None
 
 
 def _period(ctx: DocContext, text: str, periods: list[PeriodMention], q: Quantity, ps: int) -> str | None:
@@ -192,8 +221,21 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
     out: list[IndicatorRecord] = []
     seen: set[tuple[object, ...]] = set()
     carried: str | None = None
+    home = ctx.main or _sole_place(ctx)
+    recent: Mention | None = None
+    prev_end = 0
     for sent in ctx.sentences:
         text = sent.text
+        # The holder of the last figure (else the last place) named earlier in the paragraph holds the figures of a
+        # sentence that names no place; "tỉnh", "the province" and a new paragraph go back to the document's place.
+        if "\n" in ctx.doc.text[prev_end : sent.start]:
+            recent = None
+        prev_end = sent.end
+        before_sentence = home if recent is None or first_match("anaphor", ctx.lang, text) else recent
+        if home is not None and before_sentence is None:
+            before_sentence = home
+        if sent.mentions:
+            recent = sent.mentions[-1]
         quantities = find_quantities(text, lang=ctx.lang, convention=ctx.convention)
         ranges = _in_ranges(ctx, text) if quantities else []
         quantities = [q for q in quantities if not any(s <= q.start < e for s, e in ranges)]
@@ -287,10 +329,12 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
                 used.add(q.start)
                 holders[q.start] = named[-1]
                 claims.append((ps, pe, code, q, *fit))
+        sentence_out: list[IndicatorRecord] = []
         for ps, pe, code, q, value, unit in claims:
-            ent = holders.get(q.start) or _entity_for(ctx, sent, ps, pe)
-            if ent is None:
+            ent = holders.get(q.start) or _entity_for(ctx, sent, ps, pe, before_sentence)
+            if ent is None or (q.start not in holders and _region_holds(ctx, sent, q.start)):
                 continue
+            unit = _with_basis(ctx, text, unit)
             period = _period(ctx, text, periods, q, ps)
             if period is None and inherited and (rules[code].measure == "money" or code in GROWTH_INDICATORS):
                 period = inherited
@@ -323,10 +367,232 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
                 sent.start + lo,
                 sent.start + hi,
             )
+            sentence_out.append(rec)
+        sentence_out += _open_records(
+            ctx, sent, quantities, used, periods, inherited, before_sentence, sentence_out, claims
+        )
+        for rec in sentence_out:
             if rec.key() not in seen:
                 seen.add(rec.key())
                 out.append(rec)
+        if sentence_out:
+            last = max(sentence_out, key=lambda r: r.start)
+            recent = Mention(last.entity or "", None, last.country or "", 0, 0)
     return _drop_headline_restatements(ctx, out)
+
+
+def _with_basis(ctx: DocContext, text: str, unit: str) -> str:
+    """A per-person rate with no period takes the one the sentence states once ("mỗi tháng", "a year")."""
+    if not unit.endswith("/person"):
+        return unit
+    if first_match("basis_month", ctx.lang, text):
+        return unit + "/month"
+    if first_match("basis_year", ctx.lang, text):
+        return unit + "/year"
+    return unit
+
+
+def _open_unit(ctx: DocContext, text: str, q: Quantity) -> tuple[str, int] | None:
+    """The unit of a figure no catalogue phrase claimed, and where the figure's words end; None if it has none."""
+    figures = open_figures()
+    if q.unit is not None:
+        base = q.unit.split("/", 1)[0]
+        return (q.unit, q.end) if base in figures.units else None
+    m = figures.count_units[ctx.lang].match(text, q.end)
+    if m is not None and q.value == q.value.to_integral_value():
+        names = count_unit_names(ctx.lang)
+        group = next(k for k, v in m.groupdict().items() if v is not None)
+        return names[int(group[1:])], m.end()
+    number = text[q.start : q.end].strip()
+    if BARE_SCORE.match(number) and figures.score_context[ctx.lang].search(text, 0, q.start):
+        return "points", q.end
+    return None
+
+
+def _open_holder(
+    ctx: DocContext, sent: Sentence, q: Quantity, end: int, context: Mention | None
+) -> Mention | None:
+    """Who a figure belongs to: a place right after it ("5.8% in X"), else the last place named before it in the
+    sentence (None for a region the catalogue does not hold), else the country for a national figure, else the
+    place of the paragraph or of the document."""
+    text = sent.text
+    for m in sent.mentions:
+        if m.start >= end and HOLDER_AFTER.match(text[end : m.start]):
+            return m
+    # "6.8% nationwide", "8% của cả nước": the country's figure, whoever was named before it
+    nat = first_match("national_holder", ctx.lang, text, end, min(len(text), end + 20))
+    if nat is not None and (
+        not text[end : nat.start()].strip() or HOLDER_AFTER.match(text[end : nat.start()])
+    ):
+        return _country(nat.start(), nat.end())
+    before = [m for m in sent.mentions if m.end <= q.start]
+    if _region_holds(ctx, sent, q.start):
+        return None
+    if before:
+        return before[-1]
+    nat = first_match("national_holder", ctx.lang, text, 0, q.start)
+    if nat is not None:
+        return _country(nat.start(), nat.end())
+    if first_match("national_scope", ctx.lang, text, 0, q.start) is not None:
+        return None
+    if context is not None:
+        return context
+    after = [m for m in sent.mentions if m.start >= end]
+    return after[0] if after else None
+
+
+def _clause_words(sent: Sentence, q: Quantity, periods: list[PeriodMention]) -> str:
+    """The words of a figure's clause before it, without places, periods and other figures."""
+    text = sent.text
+    lo = 0
+    for m in CLAUSE_CUT.finditer(text, 0, q.start):
+        lo = m.end()
+    chars = list(text[lo : q.start])
+    for span in [(m.start, m.end) for m in sent.mentions] + [(p.start, p.end) for p in periods]:
+        for i in range(max(span[0], lo), min(span[1], q.start)):
+            chars[i - lo] = " "
+    return " ".join(re.sub(r"\d[\d.,]*\s?(?:%|\w+)?", " ", "".join(chars)).split())
+
+
+def _label(ctx: DocContext, sent: Sentence, q: Quantity, end: int, periods: list[PeriodMention]) -> str:
+    """The noun phrase a figure measures: the words of its clause before it, without verbs, qualifiers, places and
+    periods; for a count with nothing before it, its noun ("1.968 doanh nghiệp" -> "doanh nghiệp")."""
+    text = sent.text
+    lo = 0
+    for m in CLAUSE_CUT.finditer(text, 0, q.start):
+        lo = m.end()
+    chars = list(text[lo : q.start])
+    for span in [(m.start, m.end) for m in sent.mentions] + [(p.start, p.end) for p in periods]:
+        for i in range(max(span[0], lo), min(span[1], q.start)):
+            chars[i - lo] = " "
+    words = re.sub(r"\d[\d.,]*\s?(?:%|\w+)?", " ", "".join(chars)).split()
+    raw = " ".join(words)
+    words = _strip_edges(ctx, raw).split()[-LABEL_WORDS:]
+    number = NUMBER_PART.match(text, q.start)
+    if not words and number is not None and (end > q.end or q.unit in COUNT_UNITS):
+        words = _strip_edges(ctx, text[number.end() : end]).split()
+    if not words:
+        words = raw.split()[-LABEL_WORDS:]
+    return " ".join(words).casefold().strip(" .,'\"") or "figure"
+
+
+def _strip_edges(ctx: DocContext, phrase: str) -> str:
+    """`phrase` without the label_edge words at either end (repeatedly)."""
+    changed = True
+    while changed and phrase:
+        changed = False
+        for m in all_matches("label_edge", ctx.lang, phrase):
+            if m.start() == 0 and (m.end() == len(phrase) or phrase[m.end()] == " "):
+                phrase, changed = phrase[m.end() :].strip(), True
+                break
+            if m.end() == len(phrase) and (m.start() == 0 or phrase[m.start() - 1] == " "):
+                phrase, changed = phrase[: m.start()].strip(), True
+                break
+    return phrase
+
+
+def _open_records(
+    ctx: DocContext,
+    sent: Sentence,
+    quantities: list[Quantity],
+    used: set[int],
+    periods: list[PeriodMention],
+    inherited: str | None,
+    before_sentence: Mention | None,
+    coded: list[IndicatorRecord],
+    claims: list[tuple[int, int, str, Quantity, Decimal, str]],
+) -> list[IndicatorRecord]:
+    """Quantity-first: every remaining figure with a unit and a holder is a record with an open label."""
+    text = sent.text
+    thresholds = all_matches("threshold_count", ctx.lang, text)
+    # the basis of a rate the sentence states once holds for its other sums in that currency ("thu nhập bình quân
+    # đầu người ... 8,3 triệu đồng/tháng, tiếp theo là Đồng Nai với 6,58 triệu đồng/tháng")
+    rates = {_unit_base(c[5]): c[5] for c in claims if "/person" in c[5]}
+    rates.update({_unit_base(r.unit): r.unit for r in coded if "/person" in r.unit})
+    points_ok = "points_context" in ctx.notes or bool(
+        open_figures().points_context[ctx.lang].search(ctx.doc.text)
+    )
+    if points_ok:
+        ctx.notes["points_context"] = 1
+    out = []
+    previous: Quantity | None = None
+    for q in quantities:
+        prior = previous
+        if q.unit is not None:
+            previous = q
+        if q.start in used:
+            continue
+        found = _open_unit(ctx, text, q)
+        if found is None:
+            continue
+        unit, end = found
+        if unit == "points" and not points_ok:
+            continue
+        base, _, per = unit.partition("/")
+        if base in rates and per in ("", "month", "year", "person"):
+            unit = rates[base]
+        unit = _with_basis(ctx, text, unit)
+        if any(t.start() <= q.start < t.end() for t in thresholds) or (
+            unit == "%" and any(t.end() <= q.start for t in thresholds)
+        ):
+            continue
+        # "172 triệu đồng (tương đương 7.012 USD)": one fact in two currencies, recorded once
+        if (
+            prior is not None
+            and (prior.unit or "").split("/", 1)[0] in MONEY
+            and unit in MONEY
+            and unit != prior.unit
+            and any(
+                p.fullmatch(text, lo, q.start)
+                for p in rule("equivalent_bracket", ctx.lang)
+                for lo in {prior.end, max(prior.end, text.rfind(",", prior.end, q.start))}
+            )
+        ):
+            continue
+        ent = _open_holder(ctx, sent, q, end, before_sentence)
+        if ent is None:
+            continue
+        period = _period(ctx, text, periods, q, q.start)
+        if period is None and inherited and unit.split("/")[0] in (*MONEY, "%"):
+            period = inherited
+        win_lo = max(0, q.start - 80)
+        win_lo = max(win_lo, text.rfind(";", win_lo, q.start) + 1)
+        label: str | None = _label(ctx, sent, q, end, periods)
+        code = None
+        # "..., còn Hà Nội đạt 6,8 triệu đồng": a figure whose clause names nothing but a place and a verb is
+        # another value of the indicator claimed before it in the sentence
+        if not _strip_edges(ctx, _clause_words(sent, q, periods)):
+            same = [c for c in claims if c[3].end <= q.start and _unit_base(c[5]) == _unit_base(unit)]
+            if same:
+                code, label = same[-1][2], None
+        out.append(
+            IndicatorRecord(
+                ent.name,
+                ent.country,
+                code,
+                to_number(q.value),
+                unit,
+                period,
+                _qualifier(ctx, text, q),
+                _status(ctx, text, win_lo, q.start),
+                text,
+                sent.start + q.start,
+                sent.start + end,
+                label,
+            )
+        )
+    return out
+
+
+def _unit_base(unit: str) -> str:
+    return unit.split("/", 1)[0]
+
+
+def _region_holds(ctx: DocContext, sent: Sentence, pos: int) -> bool:
+    """A region the catalogue does not hold is named after the last place before `pos`."""
+    before = [m.end for m in sent.mentions if m.end <= pos]
+    last = before[-1] if before else 0
+    return any(last <= r.start() and r.end() <= pos for r in all_matches("other_place", ctx.lang, sent.text))
 
 
 def _drop_headline_restatements(ctx: DocContext, recs: list[IndicatorRecord]) -> list[IndicatorRecord]:

@@ -57,6 +57,7 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("đồng", "VND"),
         ("VNĐ", "VND"),
         ("VND", "VND"),
+        ("điểm phần trăm", "percentage points"),
         ("phần trăm", "%"),
         ("%", "%"),
         ("héc-ta", "ha"),
@@ -65,6 +66,8 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("km²", "km2"),
         ("km2", "km2"),
         ("ki-lô-mét vuông", "km2"),
+        ("người/km²", "persons/km2"),
+        ("người/km2", "persons/km2"),
         ("người", "persons"),
         ("dân", "persons"),
         ("nhân khẩu", "persons"),
@@ -80,6 +83,8 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("USD", "USD"),
         ("VND", "VND"),
         ("dong", "VND"),
+        ("percentage points", "percentage points"),
+        ("percentage point", "percentage points"),
         ("per cent", "%"),
         ("percent", "%"),
         ("%", "%"),
@@ -91,6 +96,8 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("sq km", "km2"),
         ("km²", "km2"),
         ("km2", "km2"),
+        ("people/km²", "persons/km2"),
+        ("people/km2", "persons/km2"),
         ("people", "persons"),
         ("inhabitants", "persons"),
         ("residents", "persons"),
@@ -125,7 +132,9 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("entreprises", "enterprises"),
     ),
 }
-CURRENCY_PREFIX = (("US$", "USD"), ("USD", "USD"), ("VND", "VND"), ("$", "USD"))
+CURRENCY_PREFIX = (("US$", "USD"), ("USD", "USD"), ("VNĐ", "VND"), ("VND", "VND"), ("$", "USD"))
+# Some pages lose the space at a line wrap ("2.9 percentyear on year"): "percent" glued to the next word.
+GLUED_PERCENT = re.compile(r"\s*(?:percent|per cent)(?=[a-z])(?!age|ile)")
 PER_PERSON: dict[str, tuple[tuple[str, str], ...]] = {
     "vi": (
         ("/người/năm", "/person/year"),
@@ -133,6 +142,7 @@ PER_PERSON: dict[str, tuple[tuple[str, str], ...]] = {
         ("/người", "/person"),
         ("/năm", "/year"),
         ("/tháng", "/month"),
+        ("/ha", "/ha"),
     ),
     "en": (
         ("per capita per year", "/person/year"),
@@ -146,6 +156,8 @@ PER_PERSON: dict[str, tuple[tuple[str, str], ...]] = {
         ("per month", "/month"),
         ("a year", "/year"),
         ("per year", "/year"),
+        ("/ha", "/ha"),
+        ("per hectare", "/ha"),
     ),
     "fr": (
         ("par habitant et par an", "/person/year"),
@@ -448,6 +460,9 @@ def find_quantities(text: str, *, lang: str, convention: Convention | None) -> l
         if um and not (um.group(1) == "ha" and lang == "vi" and text[um.end() : um.end() + 1].isalpha()):
             unit = _unit_of(lang, um.group(1))
             pos = um.end()
+        elif lang == "en" and (gm := GLUED_PERCENT.match(text, pos)):
+            unit = "%"
+            pos = gm.end()
         else:
             pm = g.prefix.search(text, max(0, start - 5), start)
             if pm:
