@@ -15,7 +15,7 @@ from extractors.catalogue import (
 )
 from extractors.context import DocContext, Sentence, all_matches, first_match
 from extractors.entities import Mention
-from extractors.numbers import Quantity, find_quantities, to_number
+from extractors.numbers import PER_PERSON, Quantity, find_quantities, parse_spelled, spelled_words, to_number
 from extractors.periods import PeriodMention, find_periods, relative_year
 from extractors.records import IndicatorRecord
 
@@ -51,6 +51,8 @@ HOLDER_AFTER = re.compile(r"^\s*(?:của|tại|ở|in|of|for|at|de|du|à|pour)\s
 # an index score is a bare decimal ("0,8340"), never a whole number (a count, a rank, a year)
 BARE_SCORE = re.compile(r"\d+[.,]\d+$")
 LABEL_WORDS = 8
+# a table cell on its own line: numbers, brackets and signs only ("01 (0,727)")
+CELL_LINE = re.compile(r"[\d\s.,()%/+\-–]+")
 CLAUSE_CUT = re.compile(r"[,;:()\[\]“”\"]|\s[-–—]\s")
 
 
@@ -224,6 +226,10 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
     home = ctx.main or _sole_place(ctx)
     recent: Mention | None = None
     prev_end = 0
+    # tables and lists: a line that is only a place names the holder of the number-only line after it; a heading
+    # line naming an indicator (and its basis, "per capita per month") types the "Place – figure" lines below it
+    place_line: Mention | None = None
+    header: tuple[str, str] | None = None
     for sent in ctx.sentences:
         text = sent.text
         # The holder of the last figure (else the last place) named earlier in the paragraph holds the figures of a
@@ -236,11 +242,23 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             before_sentence = home
         if sent.mentions:
             recent = sent.mentions[-1]
+        whole_line = _whole_line(ctx, sent)
+        cell = whole_line and bool(CELL_LINE.fullmatch(text))
+        if cell and place_line is not None:
+            before_sentence = place_line
+        place_line = _place_only(sent) if whole_line else None
         quantities = find_quantities(text, lang=ctx.lang, convention=ctx.convention)
+        quantities = sorted(quantities + _spelled_counts(ctx, text, quantities), key=lambda q: q.start)
         ranges = _in_ranges(ctx, text) if quantities else []
         quantities = [q for q in quantities if not any(s <= q.start < e for s, e in ranges)]
         if not quantities:
+            if whole_line:
+                heads = list(pattern.finditer(text))
+                header = (table[heads[-1].group(1).casefold()], text) if heads else header
             continue
+        listed = header is not None and whole_line and bool(sent.mentions) and sent.mentions[0].start <= 3
+        if not listed:
+            header = None
         periods = find_periods(text, lang=ctx.lang, published=ctx.doc.published)
         inherited = carried if not periods else None
         # A later annual, cumulative or same-period-last-year figure ("cùng kỳ năm 2023") does not end the report's
@@ -265,6 +283,8 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
         claims: list[tuple[int, int, str, Quantity, Decimal, str]] = _count_claims(
             ctx, text, quantities, used
         )
+        if listed and header is not None:
+            claims += _listed_claim(ctx, rules[header[0]], header[1], quantities, used)
         for i, (ps, pe, code) in enumerate(phrases):
             rule = rules[code]
             seg_end = phrases[i + 1][0] if i + 1 < len(phrases) else len(text)
@@ -369,7 +389,7 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             )
             sentence_out.append(rec)
         sentence_out += _open_records(
-            ctx, sent, quantities, used, periods, inherited, before_sentence, sentence_out, claims
+            ctx, sent, quantities, used, periods, inherited, before_sentence, sentence_out, claims, cell
         )
         for rec in sentence_out:
             if rec.key() not in seen:
@@ -382,17 +402,73 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
 
 
 def _with_basis(ctx: DocContext, text: str, unit: str) -> str:
-    """A per-person rate with no period takes the one the sentence states once ("mỗi tháng", "a year")."""
+    """A per-person rate with no period takes the one the sentence states once ("mỗi tháng", "a year"), else the
+    one the document stated last for such a rate."""
     if not unit.endswith("/person"):
         return unit
     if first_match("basis_month", ctx.lang, text):
-        return unit + "/month"
-    if first_match("basis_year", ctx.lang, text):
-        return unit + "/year"
-    return unit
+        ctx.notes["basis"] = 1
+    elif first_match("basis_year", ctx.lang, text):
+        ctx.notes["basis"] = 2
+    basis = ctx.notes.get("basis")
+    return unit + ("/month" if basis == 1 else "/year" if basis == 2 else "")
 
 
-def _open_unit(ctx: DocContext, text: str, q: Quantity) -> tuple[str, int] | None:
+def _whole_line(ctx: DocContext, sent: Sentence) -> bool:
+    """The sentence is a line of its own (a table cell, a list item, a heading)."""
+    text = ctx.doc.text
+    return (sent.start == 0 or text[sent.start - 1] == "\n") and (
+        sent.end == len(text) or text[sent.end] == "\n"
+    )
+
+
+def _place_only(sent: Sentence) -> Mention | None:
+    """The place a line names and nothing else ("TP. Đà Nẵng", a table's row head)."""
+    if len(sent.mentions) != 1:
+        return None
+    m = sent.mentions[0]
+    rest = sent.text[: m.start] + sent.text[m.end :]
+    return None if re.search(r"[^\W\d_]{3,}|\d", rest) else m
+
+
+def _listed_claim(
+    ctx: DocContext, rule: IndicatorRule, heading: str, quantities: list[Quantity], used: set[int]
+) -> list[tuple[int, int, str, Quantity, Decimal, str]]:
+    """A "Place – figure" line under a heading that names the indicator: its first figure that fits, with the
+    heading's basis ("average income (per capita per month)")."""
+    per = next((p for w, p in PER_PERSON.get(ctx.lang, ()) if w in heading.casefold()), "")
+    for q in quantities:
+        if q.start in used:
+            continue
+        typed = q
+        if per and q.unit in MONEY:
+            typed = Quantity(q.value, q.unit + per, q.start, q.end, q.scaled)
+        fit = _fit(rule, typed)
+        if fit is not None:
+            used.add(q.start)
+            return [(q.start, q.start, rule.indicator.code, q, *fit)]
+    return []
+
+
+def _spelled_counts(ctx: DocContext, text: str, quantities: list[Quantity]) -> list[Quantity]:
+    """Counts written in words before a count noun ("Thirty new projects", "six IPs", "neuf projets")."""
+    out = []
+    taken = [(q.start, q.end) for q in quantities]
+    nouns = open_figures().count_units[ctx.lang]
+    names = count_unit_names(ctx.lang)
+    for m in spelled_words(ctx.lang).finditer(text):
+        if any(s < m.end() and m.start() < e for s, e in taken):
+            continue
+        value = parse_spelled(re.split(r"[\s-]+", m.group()), ctx.lang)
+        noun = nouns.match(text, m.end())
+        if value is None or value < 2 or noun is None:
+            continue
+        group = next(k for k, v in noun.groupdict().items() if v is not None)
+        out.append(Quantity(value, names[int(group[1:])], m.start(), noun.end(), False))
+    return out
+
+
+def _open_unit(ctx: DocContext, text: str, q: Quantity, *, cell: bool = False) -> tuple[str, int] | None:
     """The unit of a figure no catalogue phrase claimed, and where the figure's words end; None if it has none."""
     figures = open_figures()
     if q.unit is not None:
@@ -404,7 +480,10 @@ def _open_unit(ctx: DocContext, text: str, q: Quantity) -> tuple[str, int] | Non
         group = next(k for k, v in m.groupdict().items() if v is not None)
         return names[int(group[1:])], m.end()
     number = text[q.start : q.end].strip()
-    if BARE_SCORE.match(number) and figures.score_context[ctx.lang].search(text, 0, q.start):
+    if BARE_SCORE.match(number) and (
+        figures.score_context[ctx.lang].search(text, 0, q.start)
+        or (cell and figures.points_context[ctx.lang].search(ctx.doc.text))
+    ):
         return "points", q.end
     return None
 
@@ -501,6 +580,7 @@ def _open_records(
     before_sentence: Mention | None,
     coded: list[IndicatorRecord],
     claims: list[tuple[int, int, str, Quantity, Decimal, str]],
+    cell: bool = False,
 ) -> list[IndicatorRecord]:
     """Quantity-first: every remaining figure with a unit and a holder is a record with an open label."""
     text = sent.text
@@ -522,7 +602,7 @@ def _open_records(
             previous = q
         if q.start in used:
             continue
-        found = _open_unit(ctx, text, q)
+        found = _open_unit(ctx, text, q, cell=cell)
         if found is None:
             continue
         unit, end = found
