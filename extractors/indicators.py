@@ -51,6 +51,7 @@ HOLDER_AFTER = re.compile(r"^\s*(?:của|tại|ở|in|of|for|at|de|du|à|pour)\s
 # an index score is a bare decimal ("0,8340"), never a whole number (a count, a rank, a year)
 BARE_SCORE = re.compile(r"\d+[.,]\d+$")
 LABEL_WORDS = 8
+LABEL_NOISE = ("rank_n", "rank_first", "rank_last", "national_scope", "national_holder")
 # a table cell on its own line: numbers, brackets and signs only ("01 (0,727)")
 CELL_LINE = re.compile(r"[\d\s.,()%/+\-–]+")
 CLAUSE_CUT = re.compile(r"[,;:()\[\]“”\"]|\s[-–—]\s")
@@ -126,15 +127,24 @@ def _entity_for(
     before = [m for m in sent.mentions if m.end <= ps]
     if before:
         return before[-1]
-    nat = first_match("national_holder", ctx.lang, text, 0, ps)
+    nat = _national(ctx, text, 0, ps)
     if nat is not None:
-        return _country(nat.start(), nat.end())
+        return nat
     if first_match("national_scope", ctx.lang, text, 0, ps) is not None:
         return None
     after = [m for m in sent.mentions if m.start >= pe]
     if after:
         return after[0]
     return fallback
+
+
+def _national(ctx: DocContext, text: str, lo: int, hi: int) -> Mention | None:
+    """The country, when text[lo:hi] states a national scope that is not a rank's ("thứ 3 cả nước")."""
+    ranks = all_matches("rank_scope", ctx.lang, text)
+    for m in all_matches("national_holder", ctx.lang, text[:hi]):
+        if m.start() >= lo and not any(r.start() <= m.start() < r.end() for r in ranks):
+            return _country(m.start(), m.end())
+    return None
 
 
 def _country(start: int, end: int) -> Mention:
@@ -230,16 +240,21 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
     # line naming an indicator (and its basis, "per capita per month") types the "Place – figure" lines below it
     place_line: Mention | None = None
     header: tuple[str, str] | None = None
+    national_passage = False
     for sent in ctx.sentences:
         text = sent.text
         # The holder of the last figure (else the last place) named earlier in the paragraph holds the figures of a
         # sentence that names no place; "tỉnh", "the province" and a new paragraph go back to the document's place.
-        if "\n" in ctx.doc.text[prev_end : sent.start]:
+        # a national statistics passage (a sentence about the country that names no place) goes on until a place
+        # is named
+        if "\n" in ctx.doc.text[prev_end : sent.start] and not national_passage:
             recent = None
         prev_end = sent.end
-        before_sentence = home if recent is None or first_match("anaphor", ctx.lang, text) else recent
-        if home is not None and before_sentence is None:
-            before_sentence = home
+        before_sentence = (
+            recent
+            if home is None or (recent is not None and not first_match("anaphor", ctx.lang, text))
+            else home
+        )
         if sent.mentions:
             recent = sent.mentions[-1]
         whole_line = _whole_line(ctx, sent)
@@ -251,10 +266,10 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
         quantities = sorted(quantities + _spelled_counts(ctx, text, quantities), key=lambda q: q.start)
         ranges = _in_ranges(ctx, text) if quantities else []
         quantities = [q for q in quantities if not any(s <= q.start < e for s, e in ranges)]
+        if whole_line and not any(q.unit for q in quantities):
+            heads = list(pattern.finditer(text))
+            header = (table[heads[-1].group(1).casefold()], text) if heads else header
         if not quantities:
-            if whole_line:
-                heads = list(pattern.finditer(text))
-                header = (table[heads[-1].group(1).casefold()], text) if heads else header
             continue
         listed = header is not None and whole_line and bool(sent.mentions) and sent.mentions[0].start <= 3
         if not listed:
@@ -398,6 +413,7 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
         if sentence_out:
             last = max(sentence_out, key=lambda r: r.start)
             recent = Mention(last.entity or "", None, last.country or "", 0, 0)
+        national_passage = recent is not None and recent.name == COUNTRY[0] and not sent.mentions
     return _drop_headline_restatements(ctx, out)
 
 
@@ -509,9 +525,11 @@ def _open_holder(
         return None
     if before:
         return before[-1]
-    nat = first_match("national_holder", ctx.lang, text, 0, q.start)
+    if context is not None and first_match("anaphor", ctx.lang, text, 0, q.start):
+        return context
+    nat = _national(ctx, text, 0, q.start)
     if nat is not None:
-        return _country(nat.start(), nat.end())
+        return nat
     if first_match("national_scope", ctx.lang, text, 0, q.start) is not None:
         return None
     if context is not None:
@@ -520,14 +538,17 @@ def _open_holder(
     return after[0] if after else None
 
 
-def _clause_words(sent: Sentence, q: Quantity, periods: list[PeriodMention]) -> str:
+def _clause_words(sent: Sentence, q: Quantity, periods: list[PeriodMention], lang: str) -> str:
     """The words of a figure's clause before it, without places, periods and other figures."""
     text = sent.text
     lo = 0
     for m in CLAUSE_CUT.finditer(text, 0, q.start):
         lo = m.end()
     chars = list(text[lo : q.start])
-    for span in [(m.start, m.end) for m in sent.mentions] + [(p.start, p.end) for p in periods]:
+    spans = [(m.start, m.end) for m in sent.mentions] + [(p.start, p.end) for p in periods]
+    # a rank claim and its scope ("đứng thứ 3 cả nước") say where the figure stands, not what it measures
+    spans += [(m.start(), m.end()) for name in LABEL_NOISE for m in all_matches(name, lang, text)]
+    for span in spans:
         for i in range(max(span[0], lo), min(span[1], q.start)):
             chars[i - lo] = " "
     return " ".join(re.sub(r"\d[\d.,]*\s?(?:%|\w+)?", " ", "".join(chars)).split())
@@ -537,22 +558,14 @@ def _label(ctx: DocContext, sent: Sentence, q: Quantity, end: int, periods: list
     """The noun phrase a figure measures: the words of its clause before it, without verbs, qualifiers, places and
     periods; for a count with nothing before it, its noun ("1.968 doanh nghiệp" -> "doanh nghiệp")."""
     text = sent.text
-    lo = 0
-    for m in CLAUSE_CUT.finditer(text, 0, q.start):
-        lo = m.end()
-    chars = list(text[lo : q.start])
-    for span in [(m.start, m.end) for m in sent.mentions] + [(p.start, p.end) for p in periods]:
-        for i in range(max(span[0], lo), min(span[1], q.start)):
-            chars[i - lo] = " "
-    words = re.sub(r"\d[\d.,]*\s?(?:%|\w+)?", " ", "".join(chars)).split()
-    raw = " ".join(words)
+    raw = _clause_words(sent, q, periods, ctx.lang)
     words = _strip_edges(ctx, raw).split()[-LABEL_WORDS:]
     number = NUMBER_PART.match(text, q.start)
     if not words and number is not None and (end > q.end or q.unit in COUNT_UNITS):
         words = _strip_edges(ctx, text[number.end() : end]).split()
     if not words:
         words = raw.split()[-LABEL_WORDS:]
-    return " ".join(words).casefold().strip(" .,'\"") or "figure"
+    return re.sub(r"^['’]s\s+", "", " ".join(words).casefold()).strip(" .,'\"’") or "figure"
 
 
 def _strip_edges(ctx: DocContext, phrase: str) -> str:
@@ -611,6 +624,9 @@ def _open_records(
         base, _, per = unit.partition("/")
         if base in rates and per in ("", "month", "year", "person"):
             unit = rates[base]
+        elif base in MONEY and per in ("month", "year") and first_match("per_capita", ctx.lang, text):
+            # "GDP per capita reaching VND6.01 million per month": the sentence's rate is per person
+            unit = f"{base}/person/{per}"
         unit = _with_basis(ctx, text, unit)
         if any(t.start() <= q.start < t.end() for t in thresholds) or (
             unit == "%" and any(t.end() <= q.start for t in thresholds)
@@ -641,7 +657,7 @@ def _open_records(
         code = None
         # "..., còn Hà Nội đạt 6,8 triệu đồng": a figure whose clause names nothing but a place and a verb is
         # another value of the indicator claimed before it in the sentence
-        if not _strip_edges(ctx, _clause_words(sent, q, periods)):
+        if not _strip_edges(ctx, _clause_words(sent, q, periods, ctx.lang)):
             same = [c for c in claims if c[3].end <= q.start and _unit_base(c[5]) == _unit_base(unit)]
             if same:
                 code, label = same[-1][2], None
@@ -669,10 +685,16 @@ def _unit_base(unit: str) -> str:
 
 
 def _region_holds(ctx: DocContext, sent: Sentence, pos: int) -> bool:
-    """A region the catalogue does not hold is named after the last place before `pos`."""
-    before = [m.end for m in sent.mentions if m.end <= pos]
-    last = before[-1] if before else 0
-    return any(last <= r.start() and r.end() <= pos for r in all_matches("other_place", ctx.lang, sent.text))
+    """A region the catalogue does not hold is the first place named and the last before `pos` ("Vùng Đồng bằng
+    sông Hồng có thu nhập ..."); after a province ("Binh Duong is located in the Southeast region") it is where the
+    province lies, not a holder."""
+    before = [m for m in sent.mentions if m.end <= pos]
+    first = sent.mentions[0].start if sent.mentions else len(sent.text)
+    last = before[-1].end if before else 0
+    return any(
+        last <= r.start() and r.end() <= pos and r.end() <= first
+        for r in all_matches("other_place", ctx.lang, sent.text)
+    )
 
 
 def _drop_headline_restatements(ctx: DocContext, recs: list[IndicatorRecord]) -> list[IndicatorRecord]:
