@@ -127,9 +127,9 @@ def _entity_for(
     before = [m for m in sent.mentions if m.end <= ps]
     if before:
         return before[-1]
-    nat = _national(ctx, text, 0, ps)
-    if nat is not None:
-        return nat
+    country = _national(ctx, text, 0, ps)
+    if country is not None:
+        return country
     if first_match("national_scope", ctx.lang, text, 0, ps) is not None:
         return None
     after = [m for m in sent.mentions if m.start >= pe]
@@ -527,9 +527,9 @@ def _open_holder(
         return before[-1]
     if context is not None and first_match("anaphor", ctx.lang, text, 0, q.start):
         return context
-    nat = _national(ctx, text, 0, q.start)
-    if nat is not None:
-        return nat
+    country = _national(ctx, text, 0, q.start)
+    if country is not None:
+        return country
     if first_match("national_scope", ctx.lang, text, 0, q.start) is not None:
         return None
     if context is not None:
