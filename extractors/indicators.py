@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import cache
 
 from extractors.catalogue import (
     IndicatorRule,
@@ -538,27 +539,27 @@ def _open_holder(
     return after[0] if after else None
 
 
-def _clause_words(sent: Sentence, q: Quantity, periods: list[PeriodMention], lang: str) -> str:
+def _clause_words(
+    sent: Sentence, q: Quantity, periods: list[PeriodMention], noise: list[tuple[int, int]]
+) -> str:
     """The words of a figure's clause before it, without places, periods and other figures."""
     text = sent.text
     lo = 0
     for m in CLAUSE_CUT.finditer(text, 0, q.start):
         lo = m.end()
     chars = list(text[lo : q.start])
-    spans = [(m.start, m.end) for m in sent.mentions] + [(p.start, p.end) for p in periods]
-    # a rank claim and its scope ("đứng thứ 3 cả nước") say where the figure stands, not what it measures
-    spans += [(m.start(), m.end()) for name in LABEL_NOISE for m in all_matches(name, lang, text)]
+    # a rank claim and its scope ("đứng thứ 3 cả nước", in `noise`) say where the figure stands, not what it measures
+    spans = [(m.start, m.end) for m in sent.mentions] + [(p.start, p.end) for p in periods] + noise
     for span in spans:
         for i in range(max(span[0], lo), min(span[1], q.start)):
             chars[i - lo] = " "
     return " ".join(re.sub(r"\d[\d.,]*\s?(?:%|\w+)?", " ", "".join(chars)).split())
 
 
-def _label(ctx: DocContext, sent: Sentence, q: Quantity, end: int, periods: list[PeriodMention]) -> str:
+def _label(ctx: DocContext, sent: Sentence, q: Quantity, end: int, raw: str) -> str:
     """The noun phrase a figure measures: the words of its clause before it, without verbs, qualifiers, places and
     periods; for a count with nothing before it, its noun ("1.968 doanh nghiệp" -> "doanh nghiệp")."""
     text = sent.text
-    raw = _clause_words(sent, q, periods, ctx.lang)
     words = _strip_edges(ctx, raw).split()[-LABEL_WORDS:]
     number = NUMBER_PART.match(text, q.start)
     if not words and number is not None and (end > q.end or q.unit in COUNT_UNITS):
@@ -568,18 +569,24 @@ def _label(ctx: DocContext, sent: Sentence, q: Quantity, end: int, periods: list
     return re.sub(r"^['’]s\s+", "", " ".join(words).casefold()).strip(" .,'\"’") or "figure"
 
 
+@cache
+def _edge_patterns(lang: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The label_edge words as one pattern anchored at the start of a phrase and one at its end."""
+    alts = "|".join(p.pattern for p in rule("label_edge", lang))
+    return (
+        re.compile(r"^(?:" + alts + r")(?:\s+|$)", re.IGNORECASE),
+        re.compile(r"(?:^|\s)(?:" + alts + r")$", re.IGNORECASE),
+    )
+
+
 def _strip_edges(ctx: DocContext, phrase: str) -> str:
     """`phrase` without the label_edge words at either end (repeatedly)."""
-    changed = True
-    while changed and phrase:
-        changed = False
-        for m in all_matches("label_edge", ctx.lang, phrase):
-            if m.start() == 0 and (m.end() == len(phrase) or phrase[m.end()] == " "):
-                phrase, changed = phrase[m.end() :].strip(), True
-                break
-            if m.end() == len(phrase) and (m.start() == 0 or phrase[m.start() - 1] == " "):
-                phrase, changed = phrase[: m.start()].strip(), True
-                break
+    head, tail = _edge_patterns(ctx.lang)
+    while phrase:
+        m = head.match(phrase) or tail.search(phrase)
+        if m is None or not m.group().strip():
+            break
+        phrase = (phrase[: m.start()] + phrase[m.end() :]).strip()
     return phrase
 
 
@@ -602,11 +609,10 @@ def _open_records(
     # đầu người ... 8,3 triệu đồng/tháng, tiếp theo là Đồng Nai với 6,58 triệu đồng/tháng")
     rates = {_unit_base(c[5]): c[5] for c in claims if "/person" in c[5]}
     rates.update({_unit_base(r.unit): r.unit for r in coded if "/person" in r.unit})
-    points_ok = "points_context" in ctx.notes or bool(
-        open_figures().points_context[ctx.lang].search(ctx.doc.text)
-    )
-    if points_ok:
-        ctx.notes["points_context"] = 1
+    if "points_context" not in ctx.notes:
+        ctx.notes["points_context"] = int(bool(open_figures().points_context[ctx.lang].search(ctx.doc.text)))
+    points_ok = bool(ctx.notes["points_context"])
+    noise: list[tuple[int, int]] | None = None
     out = []
     previous: Quantity | None = None
     for q in quantities:
@@ -653,11 +659,14 @@ def _open_records(
             period = inherited
         win_lo = max(0, q.start - 80)
         win_lo = max(win_lo, text.rfind(";", win_lo, q.start) + 1)
-        label: str | None = _label(ctx, sent, q, end, periods)
+        if noise is None:
+            noise = [(m.start(), m.end()) for name in LABEL_NOISE for m in all_matches(name, ctx.lang, text)]
+        words = _clause_words(sent, q, periods, noise)
+        label: str | None = _label(ctx, sent, q, end, words)
         code = None
         # "..., còn Hà Nội đạt 6,8 triệu đồng": a figure whose clause names nothing but a place and a verb is
         # another value of the indicator claimed before it in the sentence
-        if not _strip_edges(ctx, _clause_words(sent, q, periods, ctx.lang)):
+        if not _strip_edges(ctx, words):
             same = [c for c in claims if c[3].end <= q.start and _unit_base(c[5]) == _unit_base(unit)]
             if same:
                 code, label = same[-1][2], None
