@@ -52,6 +52,9 @@ HOLDER_AFTER = re.compile(r"^\s*(?:của|tại|ở|in|of|for|at|de|du|à|pour)\s
 # an index score is a bare decimal ("0,8340"), never a whole number (a count, a rank, a year)
 BARE_SCORE = re.compile(r"\d+[.,]\d+$")
 LABEL_WORDS = 8
+PLURAL_BEFORE = re.compile(
+    r"(?<!\w)(?:một|các|những|mỗi|nhiều|a|an|any|each|every|other|des|les)\s*$", re.IGNORECASE
+)
 LABEL_NOISE = ("rank_n", "rank_first", "rank_last", "national_scope", "national_holder")
 # a table cell on its own line: numbers, brackets and signs only ("01 (0,727)")
 CELL_LINE = re.compile(r"[\d\s.,()%/+\-–]+")
@@ -137,6 +140,14 @@ def _entity_for(
     if after:
         return after[0]
     return fallback
+
+
+def _anaphor(ctx: DocContext, text: str, hi: int) -> bool:
+    """A reference back to the place ("tỉnh", "the province") before `hi`; "các tỉnh" (the provinces) is none."""
+    return any(
+        not PLURAL_BEFORE.search(text, max(0, m.start() - 8), m.start())
+        for m in all_matches("anaphor", ctx.lang, text[:hi])
+    )
 
 
 def _national(ctx: DocContext, text: str, lo: int, hi: int) -> Mention | None:
@@ -240,7 +251,7 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
     # tables and lists: a line that is only a place names the holder of the number-only line after it; a heading
     # line naming an indicator (and its basis, "per capita per month") types the "Place – figure" lines below it
     place_line: Mention | None = None
-    header: tuple[str, str] | None = None
+    header: tuple[str, str, str | None] | None = None
     national_passage = False
     for sent in ctx.sentences:
         text = sent.text
@@ -269,11 +280,13 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
         quantities = [q for q in quantities if not any(s <= q.start < e for s, e in ranges)]
         if whole_line and not any(q.unit for q in quantities):
             heads = list(pattern.finditer(text))
-            header = (table[heads[-1].group(1).casefold()], text) if heads else header
+            if heads:
+                dated = find_periods(text, lang=ctx.lang, published=ctx.doc.published)
+                header = (table[heads[-1].group(1).casefold()], text, dated[-1].period if dated else None)
         if not quantities:
             continue
         listed = header is not None and whole_line and bool(sent.mentions) and sent.mentions[0].start <= 3
-        if not listed:
+        if not listed and any(q.unit for q in quantities):
             header = None
         periods = find_periods(text, lang=ctx.lang, published=ctx.doc.published)
         inherited = carried if not periods else None
@@ -299,8 +312,10 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
         claims: list[tuple[int, int, str, Quantity, Decimal, str]] = _count_claims(
             ctx, text, quantities, used
         )
+        headed: set[int] = set()
         if listed and header is not None:
             claims += _listed_claim(ctx, rules[header[0]], header[1], quantities, used)
+            headed = {c[3].start for c in claims if c[2] == header[0]}
         for i, (ps, pe, code) in enumerate(phrases):
             rule = rules[code]
             seg_end = phrases[i + 1][0] if i + 1 < len(phrases) else len(text)
@@ -320,7 +335,7 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
                 fit = _fit(rule, q)
                 if fit is None:
                     continue
-                if rule.measure == "percent" and _threshold_guard(ctx, text, ps):
+                if _threshold_guard(ctx, text, ps):
                     break
                 found = (q, *fit)
                 break
@@ -372,6 +387,8 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
                 continue
             unit = _with_basis(ctx, text, unit)
             period = _period(ctx, text, periods, q, ps)
+            if period is None and q.start in headed and header is not None:
+                period = header[2]
             if period is None and inherited and (rules[code].measure == "money" or code in GROWTH_INDICATORS):
                 period = inherited
             # "trong đó cấp mới 72 dự án": newly licensed projects are a flow of the carried period (ho-a01)
@@ -415,7 +432,14 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             last = max(sentence_out, key=lambda r: r.start)
             recent = Mention(last.entity or "", None, last.country or "", 0, 0)
         national_passage = recent is not None and recent.name == COUNTRY[0] and not sent.mentions
-    return _drop_headline_restatements(ctx, out)
+    return _drop_open_restatements(_drop_headline_restatements(ctx, out))
+
+
+def _drop_open_restatements(recs: list[IndicatorRecord]) -> list[IndicatorRecord]:
+    """An open figure that repeats a coded one (same place, value and unit, as in a headline over its story) is
+    that fact again."""
+    coded = {(r.entity, r.value, r.unit) for r in recs if r.indicator is not None}
+    return [r for r in recs if r.indicator is not None or (r.entity, r.value, r.unit) not in coded]
 
 
 def _with_basis(ctx: DocContext, text: str, unit: str) -> str:
@@ -506,7 +530,7 @@ def _open_unit(ctx: DocContext, text: str, q: Quantity, *, cell: bool = False) -
 
 
 def _open_holder(
-    ctx: DocContext, sent: Sentence, q: Quantity, end: int, context: Mention | None
+    ctx: DocContext, sent: Sentence, q: Quantity, end: int, unit: str, context: Mention | None
 ) -> Mention | None:
     """Who a figure belongs to: a place right after it ("5.8% in X"), else the last place named before it in the
     sentence (None for a region the catalogue does not hold), else the country for a national figure, else the
@@ -515,10 +539,11 @@ def _open_holder(
     for m in sent.mentions:
         if m.start >= end and HOLDER_AFTER.match(text[end : m.start]):
             return m
-    # "6.8% nationwide", "8% của cả nước": the country's figure, whoever was named before it
+    # "6.8% nationwide": the country's figure, whoever was named before it ("0.83% of the country" is a share of
+    # it, held by the place before)
     nat = first_match("national_holder", ctx.lang, text, end, min(len(text), end + 20))
     if nat is not None and (
-        not text[end : nat.start()].strip() or HOLDER_AFTER.match(text[end : nat.start()])
+        not text[end : nat.start()].strip() or (unit != "%" and HOLDER_AFTER.match(text[end : nat.start()]))
     ):
         return _country(nat.start(), nat.end())
     before = [m for m in sent.mentions if m.end <= q.start]
@@ -526,7 +551,7 @@ def _open_holder(
         return None
     if before:
         return before[-1]
-    if context is not None and first_match("anaphor", ctx.lang, text, 0, q.start):
+    if context is not None and _anaphor(ctx, text, q.start):
         return context
     country = _national(ctx, text, 0, q.start)
     if country is not None:
@@ -651,7 +676,7 @@ def _open_records(
             )
         ):
             continue
-        ent = _open_holder(ctx, sent, q, end, before_sentence)
+        ent = _open_holder(ctx, sent, q, end, unit, before_sentence)
         if ent is None:
             continue
         period = _period(ctx, text, periods, q, q.start)
