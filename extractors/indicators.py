@@ -52,6 +52,8 @@ HOLDER_AFTER = re.compile(r"^\s*(?:của|tại|ở|in|of|for|at|de|du|à|pour)\s
 # an index score is a bare decimal ("0,8340"), never a whole number (a count, a rank, a year)
 BARE_SCORE = re.compile(r"\d+[.,]\d+$")
 LABEL_WORDS = 8
+# "0.83% of the country", "25% của cả nước": a share of the country, held by the place before it
+SHARE_OF = re.compile(r"(?:of|của|du|de)\b", re.IGNORECASE)
 PLURAL_BEFORE = re.compile(
     r"(?<!\w)(?:một|các|những|mỗi|nhiều|a|an|any|each|every|other|des|les)\s*$", re.IGNORECASE
 )
@@ -385,6 +387,13 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             ent = holders.get(q.start) or _entity_for(ctx, sent, ps, pe, before_sentence)
             if ent is None or (q.start not in holders and _region_holds(ctx, sent, q.start)):
                 continue
+            # "The occupancy rate of industrial parks across the country is about 80%": the country's figure
+            if (
+                q.start not in holders
+                and pe < q.start
+                and not any(pe <= m.start < q.start for m in sent.mentions)
+            ):
+                ent = _national(ctx, text, pe, q.start) or ent
             unit = _with_basis(ctx, text, unit)
             period = _period(ctx, text, periods, q, ps)
             if period is None and q.start in headed and header is not None:
@@ -436,10 +445,16 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
 
 
 def _drop_open_restatements(recs: list[IndicatorRecord]) -> list[IndicatorRecord]:
-    """An open figure that repeats a coded one (same place, value and unit, as in a headline over its story) is
-    that fact again."""
+    """An open figure that repeats a coded one, or a figure with no period that repeats a dated one (same place,
+    value and unit, as in a headline over its story), is that fact again."""
     coded = {(r.entity, r.value, r.unit) for r in recs if r.indicator is not None}
-    return [r for r in recs if r.indicator is not None or (r.entity, r.value, r.unit) not in coded]
+    dated = {(r.entity, r.value, r.unit) for r in recs if r.period is not None}
+    return [
+        r
+        for r in recs
+        if (r.indicator is not None or (r.entity, r.value, r.unit) not in coded)
+        and (r.period is not None or (r.entity, r.value, r.unit) not in dated)
+    ]
 
 
 def _with_basis(ctx: DocContext, text: str, unit: str) -> str:
@@ -542,8 +557,14 @@ def _open_holder(
     # "6.8% nationwide": the country's figure, whoever was named before it ("0.83% of the country" is a share of
     # it, held by the place before)
     nat = first_match("national_holder", ctx.lang, text, end, min(len(text), end + 20))
-    if nat is not None and (
-        not text[end : nat.start()].strip() or (unit != "%" and HOLDER_AFTER.match(text[end : nat.start()]))
+    share = unit == "%" and SHARE_OF.match(text, nat.start()) is not None if nat is not None else False
+    if (
+        nat is not None
+        and not share
+        and (
+            not text[end : nat.start()].strip()
+            or (unit != "%" and HOLDER_AFTER.match(text[end : nat.start()]))
+        )
     ):
         return _country(nat.start(), nat.end())
     before = [m for m in sent.mentions if m.end <= q.start]
@@ -658,10 +679,13 @@ def _open_records(
         elif base in MONEY and per in ("month", "year") and first_match("per_capita", ctx.lang, text):
             # "GDP per capita reaching VND6.01 million per month": the sentence's rate is per person
             unit = f"{base}/person/{per}"
+        elif base in MONEY and not per and first_match("per_capita", ctx.lang, text, end, end + 25):
+            # "VND7.12 million of GDP per capita per month"
+            unit = _with_basis(ctx, text, f"{base}/person")
         unit = _with_basis(ctx, text, unit)
-        if any(t.start() <= q.start < t.end() for t in thresholds) or (
-            unit == "%" and any(t.end() <= q.start for t in thresholds)
-        ):
+        # "11/23 KCN đạt trên 90%", "5/63 tỉnh có kim ngạch xuất khẩu trên 10 tỉ USD": counts of things reaching a
+        # level, not figures of a place
+        if any(t.start() <= q.start for t in thresholds):
             continue
         # "172 triệu đồng (tương đương 7.012 USD)": one fact in two currencies, recorded once
         if (
