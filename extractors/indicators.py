@@ -535,6 +535,8 @@ def _open_unit(ctx: DocContext, text: str, q: Quantity, *, cell: bool = False) -
         names = count_unit_names(ctx.lang)
         group = next(k for k, v in m.groupdict().items() if v is not None)
         return names[int(group[1:])], m.end()
+    if any(m.start("n") == q.start for m in all_matches("multiple", ctx.lang, text)):
+        return "times", q.end
     number = text[q.start : q.end].strip()
     if BARE_SCORE.match(number) and (
         figures.score_context[ctx.lang].search(text, 0, q.start)
