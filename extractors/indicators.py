@@ -242,6 +242,7 @@ def _threshold_guard(ctx: DocContext, text: str, ps: int) -> bool:
 
 
 def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
+    """Every figure a place holds: catalogue indicators by their phrases, then the rest with open labels."""
     rules = _rules_by_code()
     pattern, table = indicator_phrases(ctx.lang, for_rank=False)
     out: list[IndicatorRecord] = []
@@ -258,16 +259,13 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
     for sent in ctx.sentences:
         text = sent.text
         # The holder of the last figure (else the last place) named earlier in the paragraph holds the figures of a
-        # sentence that names no place; "tỉnh", "the province" and a new paragraph go back to the document's place.
-        # a national statistics passage (a sentence about the country that names no place) goes on until a place
-        # is named
+        # sentence that names no place; "tỉnh", "the province" and a new paragraph go back to the document's place,
+        # except after a national statistics passage (about the country, naming no place), which goes on.
         if "\n" in ctx.doc.text[prev_end : sent.start] and not national_passage:
             recent = None
         prev_end = sent.end
         before_sentence = (
-            recent
-            if home is None or (recent is not None and not first_match("anaphor", ctx.lang, text))
-            else home
+            recent if home is None or (recent is not None and not _anaphor(ctx, text, len(text))) else home
         )
         if sent.mentions:
             recent = sent.mentions[-1]
