@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 from functools import cache
 
@@ -60,6 +61,7 @@ PLURAL_BEFORE = re.compile(
 LABEL_NOISE = ("rank_n", "rank_first", "rank_last", "national_scope", "national_holder")
 # a table cell on its own line: numbers, brackets and signs only ("01 (0,727)")
 CELL_LINE = re.compile(r"[\d\s.,()%/+\-–]+")
+ROW_DECIMAL = re.compile(r"(?<![\w.,])\d+[.,]\d+(?![\w.,]*\w)")
 CLAUSE_CUT = re.compile(r"[,;:()\[\]“”\"]|\s[-–—]\s")
 
 
@@ -256,6 +258,7 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
     place_line: Mention | None = None
     header: tuple[str, str, str | None] | None = None
     national_passage = False
+    table_period: str | None = None
     for sent in ctx.sentences:
         text = sent.text
         # The holder of the last figure (else the last place) named earlier in the paragraph holds the figures of a
@@ -270,7 +273,8 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
         if sent.mentions:
             recent = sent.mentions[-1]
         whole_line = _whole_line(ctx, sent)
-        cell = whole_line and bool(CELL_LINE.fullmatch(text))
+        # a number-only cell, or a table row: a place then its numbers ("Quang Ninh 7.16 7.00 ... 73.40 1 Rất tốt")
+        cell = whole_line and (bool(CELL_LINE.fullmatch(text)) or _table_row(sent))
         if cell and place_line is not None:
             before_sentence = place_line
         place_line = _place_only(sent) if whole_line else None
@@ -278,10 +282,12 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
         quantities = sorted(quantities + _spelled_counts(ctx, text, quantities), key=lambda q: q.start)
         ranges = _in_ranges(ctx, text) if quantities else []
         quantities = [q for q in quantities if not any(s <= q.start < e for s, e in ranges)]
-        if whole_line and not any(q.unit for q in quantities):
+        if whole_line and not any(q.unit for q in quantities) and not cell:
             heads = list(pattern.finditer(text))
+            dated = find_periods(text, lang=ctx.lang, published=ctx.doc.published)
+            # a heading's year dates the table under it ("... năm 2024" over its rows)
+            table_period = dated[-1].period if dated else table_period
             if heads:
-                dated = find_periods(text, lang=ctx.lang, published=ctx.doc.published)
                 header = (table[heads[-1].group(1).casefold()], text, dated[-1].period if dated else None)
         if not quantities:
             continue
@@ -428,9 +434,12 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
                 sent.start + hi,
             )
             sentence_out.append(rec)
-        sentence_out += _open_records(
+        opened = _open_records(
             ctx, sent, quantities, used, periods, inherited, before_sentence, sentence_out, claims, cell
         )
+        if cell:
+            opened = [r if r.period else replace(r, period=table_period) for r in opened]
+        sentence_out += opened
         for rec in sentence_out:
             if rec.key() not in seen:
                 seen.add(rec.key())
@@ -466,6 +475,13 @@ def _with_basis(ctx: DocContext, text: str, unit: str) -> str:
         ctx.notes["basis"] = 2
     basis = ctx.notes.get("basis")
     return unit + ("/month" if basis == 1 else "/year" if basis == 2 else "")
+
+
+def _table_row(sent: Sentence) -> bool:
+    """A line that starts with a place and goes on with at least three bare decimals (a table's row)."""
+    if not sent.mentions or sent.mentions[0].start != 0:
+        return False
+    return len(ROW_DECIMAL.findall(sent.text, sent.mentions[0].end)) >= 3
 
 
 def _whole_line(ctx: DocContext, sent: Sentence) -> bool:
