@@ -345,7 +345,7 @@ def open_figures() -> OpenFigures:
         alts = "|".join(
             f"(?P<u{i}>{re.escape(n)})" for i, (n, _) in enumerate(sorted(pairs, key=lambda p: -len(p[0])))
         )
-        count_res[lang] = re.compile(r"\s*(?:[^\W\d]+\s+){0,2}?(?:" + alts + r")(?!\w)", re.IGNORECASE)
+        count_res[lang] = re.compile(r"\s*(?:[^\W\d][\w-]*\s+){0,2}?(?:" + alts + r")(?!\w)", re.IGNORECASE)
 
     def words(key: str) -> dict[str, re.Pattern[str]]:
         return {

@@ -53,6 +53,7 @@ HOLDER_AFTER = re.compile(r"^\s*(?:của|tại|ở|in|of|for|at|de|du|à|pour)\s
 # an index score is a bare decimal ("0,8340"), never a whole number (a count, a rank, a year)
 BARE_SCORE = re.compile(r"\d+[.,]\d+$")
 LABEL_WORDS = 8
+YEAR = re.compile(r"(?:19|20)\d{2}")
 # "0.83% of the country", "25% của cả nước": a share of the country, held by the place before it
 SHARE_OF = re.compile(r"(?:of|của|du|de)\b", re.IGNORECASE)
 PLURAL_BEFORE = re.compile(
@@ -551,6 +552,18 @@ def _open_unit(ctx: DocContext, text: str, q: Quantity, *, cell: bool = False) -
         return names[int(group[1:])], m.end()
     if any(m.start("n") == q.start for m in all_matches("multiple", ctx.lang, text)):
         return "times", q.end
+    if q.value == q.value.to_integral_value():
+        names = count_unit_names(ctx.lang)
+        for m in all_matches("number_of", ctx.lang, text[max(0, q.start - 80) : q.start]):
+            noun = figures.count_units[ctx.lang].match(text, max(0, q.start - 80) + m.end())
+            # the count is the next figure after the noun, and a year is never one
+            if (
+                noun is not None
+                and not re.search(r"\d", text[noun.end() : q.start])
+                and not YEAR.fullmatch(text[q.start : q.end].strip())
+            ):
+                group = next(k for k, v in noun.groupdict().items() if v is not None)
+                return names[int(group[1:])], q.end
     number = text[q.start : q.end].strip()
     if BARE_SCORE.match(number) and (
         figures.score_context[ctx.lang].search(text, 0, q.start)
@@ -706,9 +719,9 @@ def _open_records(
         # "172 triệu đồng (tương đương 7.012 USD)": one fact in two currencies, recorded once
         if (
             prior is not None
-            and (prior.unit or "").split("/", 1)[0] in MONEY
-            and unit in MONEY
-            and unit != prior.unit
+            and _unit_base(prior.unit or "") in MONEY
+            and _unit_base(unit) in MONEY
+            and _unit_base(unit) != _unit_base(prior.unit or "")
             and any(
                 p.fullmatch(text, lo, q.start)
                 for p in rule("equivalent_bracket", ctx.lang)

@@ -126,6 +126,8 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("USD", "USD"),
         ("de dongs", "VND"),
         ("dongs", "VND"),
+        ("de dôngs", "VND"),
+        ("dôngs", "VND"),
         ("de VND", "VND"),
         ("VND", "VND"),
         ("pour cent", "%"),
