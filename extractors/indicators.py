@@ -599,6 +599,9 @@ def _open_holder(
     before = [m for m in sent.mentions if m.end <= q.start]
     if _region_holds(ctx, sent, q.start):
         return None
+    last = before[-1].end if before else 0
+    if any(last <= m.start() < q.start for m in all_matches("plural_places", ctx.lang, text[: q.start])):
+        return None
     if before:
         return before[-1]
     if context is not None and _anaphor(ctx, text, q.start):
