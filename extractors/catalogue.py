@@ -359,6 +359,17 @@ def open_figures() -> OpenFigures:
 
 
 @cache
+def count_nouns(lang: str) -> list[tuple[str, str]]:
+    """(noun, unit) pairs of indicators.yaml `count_units` for `lang`."""
+    data = _load("indicators")
+    return [
+        (n, unit)
+        for unit, per_lang in data["count_units"].items()
+        for n in _per_lang(per_lang)[lang if lang in LANGS else "en"]
+    ]
+
+
+@cache
 def count_unit_names(lang: str) -> tuple[str, ...]:
     """The unit of each alternative of `open_figures().count_units[lang]`, by group index."""
     data = _load("indicators")

@@ -9,6 +9,7 @@ from functools import cache
 
 from extractors.catalogue import (
     IndicatorRule,
+    count_nouns,
     count_unit_names,
     indicator_phrases,
     indicator_rules,
@@ -285,7 +286,9 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
         quantities = [q for q in quantities if not any(s <= q.start < e for s, e in ranges)]
         if whole_line and not any(q.unit for q in quantities) and not cell:
             heads = list(pattern.finditer(text))
-            dated = find_periods(text, lang=ctx.lang, published=ctx.doc.published)
+            dated = (
+                find_periods(text, lang=ctx.lang, published=ctx.doc.published) if YEAR.search(text) else []
+            )
             # a heading's year dates the table under it ("... năm 2024" over its rows)
             table_period = dated[-1].period if dated else table_period
             if heads:
@@ -521,9 +524,18 @@ def _listed_claim(
     return []
 
 
+@cache
+def _count_noun_words(lang: str) -> re.Pattern[str]:
+    """Any count noun of `lang`, to skip the spelled-number search in sentences that have none."""
+    nouns = sorted({n for n, _ in count_nouns(lang)}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in nouns) + r")(?!\w)", re.IGNORECASE)
+
+
 def _spelled_counts(ctx: DocContext, text: str, quantities: list[Quantity]) -> list[Quantity]:
     """Counts written in words before a count noun ("Thirty new projects", "six IPs", "neuf projets")."""
-    out = []
+    out: list[Quantity] = []
+    if not _count_noun_words(ctx.lang).search(text):
+        return out
     taken = [(q.start, q.end) for q in quantities]
     nouns = open_figures().count_units[ctx.lang]
     names = count_unit_names(ctx.lang)
