@@ -54,6 +54,7 @@ HOLDER_AFTER = re.compile(r"^\s*(?:của|tại|ở|in|of|for|at|de|du|à|pour)\s
 # an index score is a bare decimal ("0,8340"), never a whole number (a count, a rank, a year)
 BARE_SCORE = re.compile(r"\d+[.,]\d+$")
 LABEL_WORDS = 8
+RATE_UNITS = ("VND/person/month", "VND/person/year", "USD/person/month", "USD/person/year")
 YEAR = re.compile(r"(?:19|20)\d{2}")
 # "0.83% of the country", "25% của cả nước": a share of the country, held by the place before it
 SHARE_OF = re.compile(r"(?:of|của|du|de)\b", re.IGNORECASE)
@@ -452,6 +453,13 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             last = max(sentence_out, key=lambda r: r.start)
             recent = Mention(last.entity or "", None, last.country or "", 0, 0)
         national_passage = recent is not None and recent.name == COUNTRY[0] and not sent.mentions
+        # a per-person rate stated here holds for the next sentence's sums of the same thing ("Thu nhập bình quân đầu
+        # người mỗi tháng ... 4,96 triệu đồng. Thu nhập tại khu vực thành thị đạt 6,26 triệu đồng")
+        stated = [r.unit for r in sentence_out if "/person/" in r.unit]
+        if stated:
+            ctx.notes["rate_unit"] = RATE_UNITS.index(stated[-1]) if stated[-1] in RATE_UNITS else -1
+        else:
+            ctx.notes.pop("rate_unit", None)
     return _drop_open_restatements(_drop_headline_restatements(ctx, out))
 
 
@@ -699,6 +707,9 @@ def _open_records(
     # đầu người ... 8,3 triệu đồng/tháng, tiếp theo là Đồng Nai với 6,58 triệu đồng/tháng")
     rates = {_unit_base(c[5]): c[5] for c in claims if "/person" in c[5]}
     rates.update({_unit_base(r.unit): r.unit for r in coded if "/person" in r.unit})
+    carried = ctx.notes.get("rate_unit", -1)
+    if carried >= 0 and not rates and first_match("rate_head", ctx.lang, text):
+        rates[_unit_base(RATE_UNITS[carried])] = RATE_UNITS[carried]
     if "points_context" not in ctx.notes:
         ctx.notes["points_context"] = int(bool(open_figures().points_context[ctx.lang].search(ctx.doc.text)))
     points_ok = bool(ctx.notes["points_context"])
