@@ -320,3 +320,62 @@ def indicator_phrases(lang: str, *, for_rank: bool) -> tuple[re.Pattern[str], di
             table.setdefault(p.casefold(), r.indicator.code)
     pattern = re.compile(r"(?<!\w)(" + trie_regex(list(table)) + r")(?!\w)", re.IGNORECASE)
     return pattern, table
+
+
+@dataclass(frozen=True)
+class OpenFigures:
+    """What makes a figure a record without a catalogue phrase (indicators.yaml: count_units, open_units)."""
+
+    units: frozenset[str]
+    count_units: dict[str, re.Pattern[str]]
+    score_context: dict[str, re.Pattern[str]]
+    points_context: dict[str, re.Pattern[str]]
+
+
+@lru_cache(maxsize=1)
+def open_figures() -> OpenFigures:
+    data = _load("indicators")
+    counts: dict[str, list[tuple[str, str]]] = {lang: [] for lang in LANGS}
+    for unit, per_lang in data["count_units"].items():
+        for lang, nouns in _per_lang(per_lang).items():
+            counts[lang] += [(n, unit) for n in nouns]
+    count_res = {}
+    for lang, pairs in counts.items():
+        # up to two words ("new", "existing", "mới") between the number and its noun; the group says the unit
+        alts = "|".join(
+            f"(?P<u{i}>{re.escape(n)})" for i, (n, _) in enumerate(sorted(pairs, key=lambda p: -len(p[0])))
+        )
+        count_res[lang] = re.compile(r"\s*(?:[^\W\d][\w-]*\s+){0,2}?(?:" + alts + r")(?!\w)", re.IGNORECASE)
+
+    def words(key: str) -> dict[str, re.Pattern[str]]:
+        return {
+            lang: re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in ps) + r")(?!\w)", re.IGNORECASE)
+            for lang, ps in _per_lang(data[key]).items()
+        }
+
+    return OpenFigures(
+        frozenset(data["open_units"]), count_res, words("score_context"), words("points_context")
+    )
+
+
+@cache
+def count_nouns(lang: str) -> list[tuple[str, str]]:
+    """(noun, unit) pairs of indicators.yaml `count_units` for `lang`."""
+    data = _load("indicators")
+    return [
+        (n, unit)
+        for unit, per_lang in data["count_units"].items()
+        for n in _per_lang(per_lang)[lang if lang in LANGS else "en"]
+    ]
+
+
+@cache
+def count_unit_names(lang: str) -> tuple[str, ...]:
+    """The unit of each alternative of `open_figures().count_units[lang]`, by group index."""
+    data = _load("indicators")
+    pairs = [
+        (n, unit)
+        for unit, per_lang in data["count_units"].items()
+        for n in _per_lang(per_lang)[lang if lang in LANGS else "en"]
+    ]
+    return tuple(u for _, u in sorted(pairs, key=lambda p: -len(p[0])))

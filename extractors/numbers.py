@@ -57,6 +57,7 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("đồng", "VND"),
         ("VNĐ", "VND"),
         ("VND", "VND"),
+        ("điểm phần trăm", "percentage points"),
         ("phần trăm", "%"),
         ("%", "%"),
         ("héc-ta", "ha"),
@@ -65,6 +66,12 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("km²", "km2"),
         ("km2", "km2"),
         ("ki-lô-mét vuông", "km2"),
+        ("người/km²", "persons/km2"),
+        ("người/km2", "persons/km2"),
+        ("m²/người", "m2/person"),
+        ("m2/người", "m2/person"),
+        ("m²", "m2"),
+        ("m2", "m2"),
         ("người", "persons"),
         ("dân", "persons"),
         ("nhân khẩu", "persons"),
@@ -80,6 +87,8 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("USD", "USD"),
         ("VND", "VND"),
         ("dong", "VND"),
+        ("percentage points", "percentage points"),
+        ("percentage point", "percentage points"),
         ("per cent", "%"),
         ("percent", "%"),
         ("%", "%"),
@@ -91,6 +100,14 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("sq km", "km2"),
         ("km²", "km2"),
         ("km2", "km2"),
+        ("people/km²", "persons/km2"),
+        ("people/km2", "persons/km2"),
+        ("square metres", "m2"),
+        ("square meters", "m2"),
+        ("sq.m", "m2"),
+        ("sq m", "m2"),
+        ("m2/person", "m2/person"),
+        ("m2", "m2"),
         ("people", "persons"),
         ("inhabitants", "persons"),
         ("residents", "persons"),
@@ -109,6 +126,8 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("USD", "USD"),
         ("de dongs", "VND"),
         ("dongs", "VND"),
+        ("de dôngs", "VND"),
+        ("dôngs", "VND"),
         ("de VND", "VND"),
         ("VND", "VND"),
         ("pour cent", "%"),
@@ -125,7 +144,9 @@ UNIT_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("entreprises", "enterprises"),
     ),
 }
-CURRENCY_PREFIX = (("US$", "USD"), ("USD", "USD"), ("VND", "VND"), ("$", "USD"))
+CURRENCY_PREFIX = (("US$", "USD"), ("USD", "USD"), ("VNĐ", "VND"), ("VND", "VND"), ("$", "USD"))
+# Some pages lose the space at a line wrap ("2.9 percentyear on year"): "percent" glued to the next word.
+GLUED_PERCENT = re.compile(r"\s*(?:percent|per cent)(?=[a-z])(?!age|ile)")
 PER_PERSON: dict[str, tuple[tuple[str, str], ...]] = {
     "vi": (
         ("/người/năm", "/person/year"),
@@ -133,9 +154,11 @@ PER_PERSON: dict[str, tuple[tuple[str, str], ...]] = {
         ("/người", "/person"),
         ("/năm", "/year"),
         ("/tháng", "/month"),
+        ("/ha", "/ha"),
     ),
     "en": (
         ("per capita per year", "/person/year"),
+        ("per capita per month", "/person/month"),
         ("per person per year", "/person/year"),
         ("per person per month", "/person/month"),
         ("per capita", "/person"),
@@ -146,6 +169,8 @@ PER_PERSON: dict[str, tuple[tuple[str, str], ...]] = {
         ("per month", "/month"),
         ("a year", "/year"),
         ("per year", "/year"),
+        ("/ha", "/ha"),
+        ("per hectare", "/ha"),
     ),
     "fr": (
         ("par habitant et par an", "/person/year"),
@@ -234,7 +259,8 @@ MULTIPLIERS = {"mươi": 10, "trăm": 100, "hundred": 100, "cent": 100, "cents":
 HALF_WORDS = {"rưỡi": Decimal("0.5"), "and a half": Decimal("0.5"), "et demi": Decimal("0.5")}
 
 _DIGITS = (
-    r"(?<![\w.,/])(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+    # a currency code written against the figure ("VND7.12 million", "VNĐ55.6 trillion") does not glue it to a word
+    r"(?:(?<![\w.,/])|(?<=VND)|(?<=VNĐ)|(?<=USD))(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d+)?"
     r"|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)(?!\d|[.,]\d)"
 )
 DIGITS_RE = re.compile(_DIGITS)
@@ -445,9 +471,16 @@ def find_quantities(text: str, *, lang: str, convention: Convention | None) -> l
                 pos = half.end()
         unit: str | None = None
         um = g.unit.match(text, pos)
-        if um and not (um.group(1) == "ha" and lang == "vi" and text[um.end() : um.end() + 1].isalpha()):
+        # "ha" before a letter and "đô" of "đô thị" (a town) are words, not units
+        if um and not (
+            (um.group(1) == "ha" and lang == "vi" and text[um.end() : um.end() + 1].isalpha())
+            or (um.group(1) == "đô" and text[um.end() : um.end() + 4] == " thị")
+        ):
             unit = _unit_of(lang, um.group(1))
             pos = um.end()
+        elif lang == "en" and (gm := GLUED_PERCENT.match(text, pos)):
+            unit = "%"
+            pos = gm.end()
         else:
             pm = g.prefix.search(text, max(0, start - 5), start)
             if pm:
@@ -461,6 +494,20 @@ def find_quantities(text: str, *, lang: str, convention: Convention | None) -> l
         out.append(Quantity(value, unit, start, pos, scaled))
         consumed_to = pos
     return out
+
+
+_SPELLED_WORDS: dict[str, re.Pattern[str]] = {}
+
+
+def spelled_words(lang: str) -> re.Pattern[str]:
+    """A run of spelled-out number words ("thirty-eight", "hai mươi"), for counts written in words."""
+    lang = lang if lang in SPELLED else "en"
+    pat = _SPELLED_WORDS.get(lang)
+    if pat is None:
+        words = _words_re(list(SPELLED[lang]) + [w for w in MULTIPLIERS if w != "cent" or lang == "fr"])
+        pat = re.compile(r"(?<!\w)(?:" + words + r")(?:[\s-]+(?:" + words + r"))*(?!\w)", re.IGNORECASE)
+        _SPELLED_WORDS[lang] = pat
+    return pat
 
 
 def to_number(value: Decimal) -> int | float:

@@ -46,7 +46,7 @@ class RankingRecord:
 class IndicatorRecord:
     entity: str | None
     country: str | None
-    indicator: str
+    indicator: str | None
     value: int | float
     unit: str
     period: str | None
@@ -55,14 +55,17 @@ class IndicatorRecord:
     evidence: str
     start: int
     end: int
+    # the noun phrase a figure measures when no catalogue indicator names it (then `indicator` is None)
+    label: str | None = None
 
     def key(self) -> tuple[Any, ...]:
-        return (self.entity, self.indicator, self.period, self.value)
+        return (self.entity, self.indicator or f"label:{self.label}", self.period, self.value)
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
             "entity": self.entity,
             "indicator": self.indicator,
+            "label": self.label,
             "value": self.value,
             "unit": self.unit,
             "period": self.period,

@@ -26,8 +26,14 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True, rich_markup_mode=None)
 query_app = typer.Typer(help="Read the analysts' views.", no_args_is_help=True, rich_markup_mode=None)
+indicators_app = typer.Typer(
+    help="Curate the indicator catalogue from what the press states.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(query_app, name="query")
+app.add_typer(indicators_app, name="indicators")
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 EntityOption = Annotated[
@@ -95,10 +101,25 @@ def query_indicators(
     emit(rows, columns=query.INDICATOR_COLUMNS, fmt=fmt, title="Indicator values")
 
 
+@indicators_app.command("unmatched")
+def indicators_unmatched(
+    limit: Annotated[int | None, typer.Option(min=1, help="Show at most N labels.")] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Open indicator labels (figures no catalogue code names) by frequency, with an example sentence, so a
+    curator can promote the frequent ones into extractors/catalogue/indicators.yaml."""
+    from models import query
+
+    rows = query.unmatched(_engine(), limit=limit)
+    emit(rows, columns=query.UNMATCHED_COLUMNS, fmt=fmt, title="Unmatched indicator labels")
+
+
 VerboseOption = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Show Prefect's flow and task run lines (warnings always show)."),
 ]
+
+
 SourcesOption = Annotated[
     list[str] | None,
     typer.Option("--source", "-s", help="Source code (repeatable); default all. See `chiso sources`."),

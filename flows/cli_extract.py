@@ -160,7 +160,7 @@ def _print_tables(result: dict[str, Any]) -> None:
     for i in result["indicators"]:
         inds.add_row(
             str(i["entity"]),
-            i["indicator"],
+            i["indicator"] or f"({i['label']})",
             f"{i['value']:,}",
             i["unit"],
             str(i["period"] or ""),

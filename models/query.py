@@ -27,6 +27,7 @@ INDICATOR_COLUMNS = (
     "entity",
     "country",
     "indicator",
+    "label",
     "period",
     "value",
     "unit",
@@ -100,6 +101,27 @@ def indicators(
     with engine.connect() as connection:
         rows = connection.execute(text(sql), params).mappings().all()
     return [{**row, "published_at": _utc(row["published_at"])} for row in rows]
+
+
+UNMATCHED_COLUMNS = ("label", "unit", "documents", "values", "example")
+
+
+def unmatched(engine: Engine, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Open indicator labels (figures no catalogue code names), most frequent first, with one example sentence.
+
+    A curator promotes a frequent label by adding its phrase to extractors/catalogue/indicators.yaml.
+    """
+    sql = (
+        'SELECT label, unit, COUNT(DISTINCT document_id) AS documents, COUNT(*) AS "values", '
+        "MIN(evidence) AS example FROM indicator_value WHERE indicator_code IS NULL "
+        'GROUP BY label, unit ORDER BY documents DESC, "values" DESC, label, unit'
+    )
+    params: dict[str, Any] = {}
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(text(sql), params).mappings().all()]
 
 
 def _utc(value: Any) -> datetime | None:

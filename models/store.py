@@ -39,7 +39,7 @@ NATURAL_KEYS: dict[type[SQLModel], tuple[str, ...]] = {
     Program: ("code",),
     Indicator: ("code",),
     RankingMention: ("document_id", "entity_id", "program_code", "year_key", "status", "rank_key"),
-    IndicatorValue: ("document_id", "entity_id", "indicator_code", "period_key", "value"),
+    IndicatorValue: ("document_id", "entity_id", "indicator_key", "period_key", "value"),
     FetchState: ("url",),
     HostState: ("host",),
     BackfillChunk: ("source_code", "chunk"),
@@ -317,7 +317,9 @@ def replace_extraction(
         {
             "document_id": document_id,
             "entity_id": ids[(r["entity"], r["country"])],
-            "indicator_code": r["indicator"],
+            "indicator_code": r.get("indicator"),
+            "label": r.get("label"),
+            "indicator_key": indicator_key(r.get("indicator"), r.get("label")),
             "value": float(r["value"]),
             "unit": r["unit"],
             "period": r.get("period"),
@@ -359,6 +361,15 @@ def replace_extraction(
         RankingFact(entity=names[e][0], country=names[e][1], program=p, year=y, status=s)
         for e, p, y, s in sorted(facts - known_before, key=lambda f: (f[0], f[1], f[2] or 0, f[3]))
     ]
+
+
+def indicator_key(code: str | None, label: str | None) -> str:
+    """What stands for the indicator in a figure's natural key: its code, else "label:<label>"."""
+    if code:
+        return code
+    if not label:
+        raise ValueError("an indicator value needs a code or a label")
+    return f"label:{label}"[:300]
 
 
 def _delete_stale(

@@ -181,14 +181,17 @@ class RankingMention(SQLModel, table=True):
     updated_at: datetime = _ts(default_now=True)
 
 
-# One figure stated by one document for one entity, indicator and period, in base units.
+# One figure stated by one document for one entity, indicator and period, in base units. The indicator is a
+# catalogue code, or for a figure whose phrase no catalogue entry names, an open `label` (the noun phrase) and
+# no code.
 class IndicatorValue(SQLModel, table=True):
     __tablename__ = "indicator_value"
     __table_args__ = (
+        # indicator_key is the code or "label:<label>": NULL codes never collide in a unique index
         UniqueConstraint(
             "document_id",
             "entity_id",
-            "indicator_code",
+            "indicator_key",
             "period_key",
             "value",
             name="uq_indicator_value_natural",
@@ -196,12 +199,15 @@ class IndicatorValue(SQLModel, table=True):
         CheckConstraint(_in("status", VALUE_STATUSES), name="ck_indicator_value_status"),
         CheckConstraint(_in("qualifier", QUALIFIERS, nullable=True), name="ck_indicator_value_qualifier"),
         CheckConstraint('"end" >= start', name="ck_indicator_value_offsets"),
+        CheckConstraint("indicator_code IS NOT NULL OR label IS NOT NULL", name="ck_indicator_value_named"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="document.id", index=True)
     entity_id: int = Field(foreign_key="entity.id", index=True)
-    indicator_code: str = Field(foreign_key="indicator.code", max_length=64, index=True)
+    indicator_code: str | None = Field(default=None, foreign_key="indicator.code", max_length=64, index=True)
+    label: str | None = Field(default=None, sa_column=Column(Text))
+    indicator_key: str = Field(default="", max_length=300)
     value: float
     unit: str = Field(max_length=40)
     period: str | None = Field(default=None, max_length=40)

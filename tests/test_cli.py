@@ -84,6 +84,51 @@ def test_query_indicators_prints_values_in_base_units(sqlite_url: str) -> None:
     ]
 
 
+def test_indicators_unmatched_lists_open_labels_by_frequency(sqlite_url: str) -> None:
+    migrate.upgrade(sqlite_url)
+    load_dataset(sqlite_url)
+    with session_scope(get_engine(sqlite_url)) as session:
+        for n, labels in ((1, ["retail sales growth", "trade surplus"]), (2, ["retail sales growth"])):
+            doc = upsert_document(session, dataset.document(n), run_id="t")
+            replace_extraction(
+                session,
+                document_id=doc.id,
+                rankings=[],
+                indicators=[
+                    dataset.indicator(
+                        value=1.9 + i, code=None, label=label, unit="%", evidence=f"{label} rose."
+                    )
+                    for i, label in enumerate(labels)
+                ],
+                extractor_version="1",
+                run_id="t",
+            )
+    dispose_engines()
+    result = chiso("indicators", "unmatched", "--format", "json", url=sqlite_url)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {
+            "label": "retail sales growth",
+            "unit": "%",
+            "documents": 2,
+            "values": 2,
+            "example": "retail sales growth rose.",
+        },
+        {
+            "label": "trade surplus",
+            "unit": "%",
+            "documents": 1,
+            "values": 1,
+            "example": "trade surplus rose.",
+        },
+    ]
+    limited = chiso("indicators", "unmatched", "--limit", "1", "--format", "csv", url=sqlite_url)
+    assert limited.stdout.splitlines() == [
+        "label,unit,documents,values,example",
+        "retail sales growth,%,2,2,retail sales growth rose.",
+    ]
+
+
 def test_db_upgrade_twice_reports_already_at_head(sqlite_url: str) -> None:
     chiso("db", "upgrade", url=sqlite_url)
     again = chiso("db", "upgrade", url=sqlite_url)

@@ -17,7 +17,7 @@ from extractors.document import DocumentText
 GOLD_DIR = Path(__file__).with_name("gold")
 VN_TZ = timezone(timedelta(hours=7))
 RANKING_FIELDS = ("entity", "entity_local", "program", "year", "status", "rank", "out_of", "year_inferred")
-INDICATOR_FIELDS = ("entity", "indicator", "value", "unit", "period", "qualifier", "status")
+INDICATOR_FIELDS = ("entity", "indicator", "label", "value", "unit", "period", "qualifier", "status")
 
 
 @dataclass
@@ -29,6 +29,9 @@ class GoldCase:
     known_gap: str | None = None
     why: str = ""
     rules: list[str] = field(default_factory=list)
+    # Cases written before quantity-first extraction list only catalogue indicators; open-label records (no code)
+    # are compared only in cases that declare `open_labels: true`.
+    open_labels: bool = False
 
 
 def _published(value: Any) -> datetime | None:
@@ -51,7 +54,7 @@ def normalise_ranking(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def normalise_indicator(raw: dict[str, Any]) -> dict[str, Any]:
-    out = {"period": None, "qualifier": None, "status": "actual", **raw}
+    out = {"label": None, "period": None, "qualifier": None, "status": "actual", **raw}
     if out["period"] is not None:
         out["period"] = str(out["period"])
     return {k: out[k] for k in INDICATOR_FIELDS}
@@ -74,6 +77,7 @@ def load_sentences() -> list[GoldCase]:
                 raw.get("known_gap"),
                 raw.get("why", ""),
                 raw.get("rules", []),
+                bool(raw.get("open_labels")),
             )
         )
     return cases
@@ -109,6 +113,7 @@ def load_articles() -> list[GoldCase]:
                 [normalise_indicator(i) for i in exp.get("indicators") or []],
                 exp.get("known_gap"),
                 exp.get("why", ""),
+                open_labels=bool(exp.get("open_labels")),
             )
         )
     return cases
@@ -124,8 +129,11 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a.keys() == b.keys() and all(_value_eq(a[k], b[k]) for k in a)
 
 
-def got_records(ext: Extraction) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Records as comparable dicts, with the evidence/offset contract checked (else the record is marked bad)."""
+def got_records(
+    ext: Extraction, *, open_labels: bool = True
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Records as comparable dicts, with the evidence/offset contract checked (else the record is marked bad);
+    without `open_labels`, only records with a catalogue code."""
     text = ext.document.text
 
     def ok(rec: Any) -> bool:
@@ -138,6 +146,7 @@ def got_records(ext: Extraction) -> tuple[list[dict[str, Any]], list[dict[str, A
     inds = [
         {**{k: getattr(i, k) for k in INDICATOR_FIELDS}, **({} if ok(i) else {"bad_offsets": True})}
         for i in ext.indicators
+        if open_labels or i.indicator is not None
     ]
     return ranks, inds
 
@@ -187,7 +196,7 @@ def match(
 def score(cases: list[GoldCase]) -> dict[str, Score]:
     scores = {"rankings": Score(), "indicators": Score()}
     for case in cases:
-        ranks, inds = got_records(extract(case.doc))
+        ranks, inds = got_records(extract(case.doc), open_labels=case.open_labels)
         for kind, exp, got in (("rankings", case.rankings, ranks), ("indicators", case.indicators, inds)):
             tp, missing, extra = match(exp, got)
             scores[kind].tp += tp
@@ -199,7 +208,7 @@ def score(cases: list[GoldCase]) -> dict[str, Score]:
 def report(cases: list[GoldCase]) -> str:
     lines = []
     for case in cases:
-        ranks, inds = got_records(extract(case.doc))
+        ranks, inds = got_records(extract(case.doc), open_labels=case.open_labels)
         for kind, exp, got in (("R", case.rankings, ranks), ("I", case.indicators, inds)):
             _, missing, extra = match(exp, got)
             for m in missing:

@@ -59,6 +59,7 @@ def test_json_contract_has_document_rankings_indicators_and_no_country() -> None
     assert set(out["indicators"][0]) == {
         "entity",
         "indicator",
+        "label",
         "value",
         "unit",
         "period",

@@ -133,14 +133,18 @@ def indicator(
     period: str | None = "2023",
     status: str = "actual",
     evidence: str = "Vốn FDI đạt 1,5 tỷ USD.",
+    code: str | None = "fdi_registered",
+    label: str | None = None,
+    unit: str = "USD",
 ) -> dict[str, Any]:
-    """An indicator record as the extractor yields it."""
+    """An indicator record as the extractor yields it (an open one has no code and a label)."""
     return {
         "entity": "Binh Duong",
         "country": "VN",
-        "indicator": "fdi_registered",
+        "indicator": code,
+        "label": label,
         "value": value,
-        "unit": "USD",
+        "unit": unit,
         "period": period,
         "qualifier": None,
         "status": status,

@@ -304,6 +304,75 @@ def test_v_indicator_values_lists_every_figure(engine: Engine) -> None:
     ]
 
 
+def _open_figures(engine: Engine, labels: list[str], *, document: int = 0) -> None:
+    with session_scope(engine) as session:
+        upsert(session, Source, dataset.SOURCES, run_id="run-1")
+        doc_id = upsert_document(session, dataset.document(document), run_id="run-1").id
+        replace_extraction(
+            session,
+            document_id=doc_id,
+            rankings=[],
+            indicators=[
+                dataset.indicator(value=12.5, code=None, label=label, unit="%", evidence="Bán lẻ tăng 12,5%.")
+                for label in labels
+            ],
+            extractor_version="1",
+            run_id="run-1",
+        )
+
+
+def test_open_figures_with_the_same_value_and_different_labels_are_two_rows(engine: Engine) -> None:
+    _open_figures(engine, ["retail sales growth", "services growth"])
+    _open_figures(engine, ["retail sales growth", "services growth"])
+    rows = view(engine, "SELECT indicator_code, label, indicator_key FROM indicator_value ORDER BY label")
+    assert rows == [
+        (None, "retail sales growth", "label:retail sales growth"),
+        (None, "services growth", "label:services growth"),
+    ]
+
+
+def test_reextraction_drops_an_open_label_the_new_rules_no_longer_yield(engine: Engine) -> None:
+    _open_figures(engine, ["retail sales growth", "services growth"])
+    _open_figures(engine, ["services growth"])
+    assert view(engine, "SELECT label FROM indicator_value") == [("services growth",)]
+
+
+def test_a_figure_with_neither_code_nor_label_is_rejected(engine: Engine) -> None:
+    _open_figures(engine, ["retail sales growth"])
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text("UPDATE indicator_value SET label = NULL"))
+
+
+def test_views_expose_the_label_of_open_figures(engine: Engine) -> None:
+    load_everything(engine, run_id="run-1")
+    _open_figures(engine, ["retail sales growth"], document=2)
+    sql = "SELECT indicator, label, indicator_name, value FROM {} WHERE label IS NOT NULL"
+    assert [view(engine, sql.format(v)) for v in ("v_indicator_values", "v_indicator_latest")] == [
+        [(None, "retail sales growth", "retail sales growth", 12.5)]
+    ] * 2
+
+
+def test_upgrade_from_0003_keys_existing_figures_by_their_code(db_url: str) -> None:
+    migrate.upgrade(db_url, revision="0003")
+    engine = get_engine(db_url)
+    now = {"n": datetime(2024, 1, 1, tzinfo=UTC)}
+    with engine.begin() as connection:
+        for sql in (
+            "INSERT INTO entity (name, country, kind) VALUES ('Binh Duong', 'VN', 'province')",
+            "INSERT INTO indicator (code, name_en, unit, synonyms) VALUES ('fdi_registered', 'FDI', 'USD', '{}')",
+            "INSERT INTO document (url, text, created_at, updated_at) VALUES ('https://vov.vn/a', 't', :n, :n)",
+            "INSERT INTO indicator_value (document_id, entity_id, indicator_code, value, unit, period_key, status, "
+            'evidence, start, "end", extractor_version, created_at, updated_at) '
+            "VALUES (1, 1, 'fdi_registered', 1.5e9, 'USD', '2023', 'actual', 'e', 0, 1, '1', :n, :n)",
+        ):
+            connection.execute(text(sql), now)
+    migrate.upgrade(db_url)
+    assert (
+        view(engine, "SELECT indicator_code, indicator_key, label FROM indicator_value"),
+        view(engine, "SELECT indicator, label, value FROM v_indicator_values"),
+    ) == ([("fdi_registered", "fdi_registered", None)], [("fdi_registered", None, 1.5e9)])
+
+
 def test_v_indicator_latest_keeps_the_most_recent_document_per_status(engine: Engine) -> None:
     load_everything(engine, run_id="run-1")
     with session_scope(engine) as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -18,7 +18,8 @@ BOUNDS = "('over', 'at_least')"
 # tenth of its magnitude: the press writes at least two significant digits ("3,5 tỷ USD"), so "3 tỷ" is read
 # as 3,0 tỷ. Two figures agree when the finer one rounds to the coarser one, i.e. they are at most half the
 # coarser step apart; "3,5 tỷ" and "3,54 tỷ" agree, "3,5 tỷ" and "3,6 tỷ" or "95%" and "96%" do not.
-# Only existing columns of indicator_value, document, entity and indicator are used.
+# Figures with an open label (no indicator code) are left out: a label is too loose to say that two figures
+# measure the same thing.
 VIEW = f"""
 CREATE VIEW v_indicator_conflicts AS
 WITH steps(p) AS (VALUES {STEPS}),
