@@ -273,6 +273,21 @@ def countries() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def regions() -> dict[str, str]:
+    """State, province or region surface form (casefolded) -> ISO country code ("Paraná" -> "BR")."""
+    return {name.casefold(): code for code, names in _load("entities")["regions"].items() for name in names}
+
+
+@lru_cache(maxsize=1)
+def location_tail() -> re.Pattern[str]:
+    """The ", State, Country" or " (Country)" that follows a community's name in a list."""
+    places = trie_regex([*countries(), *regions()])
+    return re.compile(
+        rf"(?:\s*,\s*(?:{places})(?!\w))+|\s*\((?:[^()]{{0,40}},\s*)?(?:{places})\)", re.IGNORECASE
+    )
+
+
+@lru_cache(maxsize=1)
 def club_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """(before, after) patterns: an organisation name around a place alias."""
     raw = _load("entities")["club_patterns"]

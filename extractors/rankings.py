@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from functools import cache
 
 from extractors.catalogue import icf_context, indicator_phrases, indicator_rules, program_rules, rule
 from extractors.context import DocContext, Sentence, all_matches, first_match
-from extractors.entities import Mention, list_item_entity
+from extractors.entities import Mention, community_mentions, list_item_entity, location_tail_end
 from extractors.periods import ORDINALS, YEAR_RE, relative_year, small_number
 from extractors.records import RankingRecord
 
@@ -18,7 +19,23 @@ NON_ICF_AFTER = re.compile(
     r"companies|banks|brands|teams|universities|provinces et)",
     re.IGNORECASE,
 )
-COORDINATION = re.compile(r"^\s*(?:,|;|và|cùng|cùng với|and|&|et|,\s*và|,\s*and|,\s*et)\s*$", re.IGNORECASE)
+# "the Top7 Conference", "the Smart21 announcement": an event of the award cycle, not a place in its list.
+ICF_EVENT_AFTER = re.compile(
+    r"\s*(?:conference|summit|announcement|ceremony|event|forum|webinar|hội nghị|hội thảo|sự kiện|lễ công bố|"
+    r"conférence|sommet|cérémonie)",
+    re.IGNORECASE,
+)
+# A press dateline ("(March 20, 2024 – New York, NY, USA & Taipei, Taiwan) –", "New York, Feb. 8 (CNA)"): the places
+# in it are where the release was filed.
+DATELINE = re.compile(
+    r"^\s*(?:\([^()]{0,160}?(?:19|20)\d{2}[^()]{0,100}\)\s*[–—-]+|[^.;()]{0,60}?\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
+    r"Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}(?:, (?:19|20)\d{2})?\s*\([A-Z]{2,8}\))"
+)
+COORDINATION = re.compile(
+    r"^\s*(?:,|;|và|cùng|cùng với|and|&|et|,\s*và|,\s*and|,\s*et|;\s*and|;\s*và|;\s*et)"
+    r"(?:\s+(?:the|le|la|les|l'))?\s*$",
+    re.IGNORECASE,
+)
 EXCLUDED_YEAR_BEFORE = re.compile(
     r"(?:từ|since|depuis|kể từ|bắt đầu từ|triển khai từ|giai đoạn|period|so với|"
     r"compared with|cùng kỳ)\s*(?:năm|tháng\s*\d{1,2}[-/])?\s*$",
@@ -84,6 +101,9 @@ class PendingStreak:
 
 
 def _icf_ok(ctx: DocContext, idx: int, m: re.Match[str]) -> bool:
+    if ctx.notes.get("icf_doc"):
+        # a document that names ICF or one of its awards outright: its "Top7", "the 2011 winner" are ICF's
+        return True
     pats = icf_context()[ctx.lang]
     sent = ctx.sentences[idx]
     texts = [(sent.text, m.start(), m.end())]
@@ -162,7 +182,9 @@ def find_triggers(
             for m in pat.finditer(text):
                 if generic and not _icf_ok(ctx, idx, m):
                     continue
-                if pr.program.code in ICF_PROGRAMS and NON_ICF_AFTER.match(text, m.end()):
+                if pr.program.code in ICF_PROGRAMS and (
+                    NON_ICF_AFTER.match(text, m.end()) or ICF_EVENT_AFTER.match(text, m.end())
+                ):
                     continue
                 if pr.program.kind == "index":
                     index_spans.append((m.start(), m.end(), pr.program.code))
@@ -328,7 +350,7 @@ def _excluded_mentions(ctx: DocContext, sent: Sentence) -> set[int]:
 def _group_before(mentions: list[Mention], text: str) -> list[Mention]:
     group = [mentions[-1]]
     for prev in reversed(mentions[:-1]):
-        if COORDINATION.match(text[prev.end : group[0].start]):
+        if COORDINATION.match(text[location_tail_end(text, prev.end) : group[0].start]):
             group.insert(0, prev)
         else:
             break
@@ -338,23 +360,46 @@ def _group_before(mentions: list[Mention], text: str) -> list[Mention]:
 def _group_after(mentions: list[Mention], text: str) -> list[Mention]:
     group = [mentions[0]]
     for nxt in mentions[1:]:
-        if COORDINATION.match(text[group[-1].end : nxt.start]):
+        if COORDINATION.match(text[location_tail_end(text, group[-1].end) : nxt.start]):
             group.append(nxt)
         else:
             break
     return group
 
 
-def holders(ctx: DocContext, sent: Sentence, trig: Trigger) -> list[Mention]:
+def _venue(ctx: DocContext, text: str, pos: int) -> bool:
+    """Whether the place at `pos` is where something happens ("in Taipei", "hosted by", "tại Đài Bắc")."""
+    window = text[max(0, pos - 40) : pos]
+    return any(v.end() == len(window) for v in all_matches("venue_before", ctx.lang, window))
+
+
+def sent_mentions(ctx: DocContext, sent: Sentence, program: str) -> list[Mention]:
+    """The sentence's places; for an ICF program also the communities it writes with state and country."""
+    if program not in ICF_PROGRAMS:
+        return sent.mentions
+    learned = community_mentions(sent.text, sent.mentions)
+    return sorted([*sent.mentions, *learned], key=lambda m: m.start) if learned else sent.mentions
+
+
+def holders(
+    ctx: DocContext, sent: Sentence, trig: Trigger, skip: frozenset[int] = frozenset()
+) -> list[Mention]:
     """Who holds the ranking: the subject before the trigger, else the listed ones after it, else the document's
     place when the sentence refers to it ("tỉnh", "the province")."""
     text = sent.text
-    excluded = _excluded_mentions(ctx, sent)
+    excluded = _excluded_mentions(ctx, sent) | skip
     lo, hi = clause_of(clauses(ctx, text), trig.start)
-    cands = [m for m in sent.mentions if m.start not in excluded and lo <= m.start < hi]
+    mentions = sent_mentions(ctx, sent, trig.program)
+    cands = [m for m in mentions if m.start not in excluded and lo <= m.start < hi]
+    if trig.program in ICF_PROGRAMS:
+        dl = DATELINE.match(text)
+        if dl:
+            cands = [m for m in cands if m.start >= dl.end()]
     head = trig.rank_span[0] if trig.rank_span and trig.rank_span[0] > trig.start else trig.start
     before = [m for m in cands if m.end <= head]
     after = [m for m in cands if m.start >= trig.end]
+    if trig.program in ICF_PROGRAMS:
+        after = [m for m in after if not _venue(ctx, text, m.start)]
     if before:
         return _group_before(before, text)
     if after:
@@ -362,7 +407,7 @@ def holders(ctx: DocContext, sent: Sentence, trig: Trigger) -> list[Mention]:
         if re.search(r":|\b(?:gồm|bao gồm|là|include|includes|including|are|were|sont|comprennent)\b", gap):
             return after
         return _group_after(after, text)
-    if ctx.main is not None and not [m for m in sent.mentions if lo <= m.start < hi]:
+    if ctx.main is not None and not [m for m in mentions if lo <= m.start < hi]:
         anaphor = first_match("anaphor", ctx.lang, text, lo, head if head > trig.start else trig.end)
         if anaphor and not re.search(
             r"(?<!\w)(?:một|các|những|mỗi|a|an|any|each|every)\s*$", text[: anaphor.start()], re.IGNORECASE
@@ -398,7 +443,7 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
     stop = re.search(r"[.;]\s|\b(?:và|and) (?:lần|là|được)|\s(?:khi|while|when)\s", tail)
     tail = tail[: stop.start() if stop else len(tail)][:120]
     m = re.match(
-        r"(?:[^\d]{0,100}?(?:năm|of|de|for|in|trong năm|Việt Nam|cả nước|toàn quốc|nationwide|country)\s*|\s*)"
+        r"(?:[^\d]{0,100}?(?:năm|of|de|en|for|in|trong năm|Việt Nam|cả nước|toàn quốc|nationwide|country)\s*|\s*)"
         r"\(?\s*(?:năm\s*)?((?:19|20)\d{2})(?![\d/-])",
         tail,
     )
@@ -446,6 +491,21 @@ STREAK_START_BEFORE = re.compile(
 )
 
 
+def _range_years(text: str, trig: Trigger) -> list[int] | None:
+    """The years of a range written in the trigger's clause ("from 2012 to 2014", "2019-2023"), oldest first."""
+    for m in STREAK_RANGE.finditer(text):
+        y1, y2 = int(m.group(1)), int(m.group(2))
+        if 0 < y2 - y1 <= 30 and (m.start() >= trig.end or m.end() <= trig.start):
+            return list(range(y1, y2 + 1))
+    return None
+
+
+def _relative_after(ctx: DocContext, text: str, trig: Trigger) -> int | None:
+    """ "... is a Smart21 Community again this year": a relative year right after the program is its own."""
+    rel = relative_year(text[trig.end : trig.end + 40], lang=ctx.lang, published=ctx.doc.published)
+    return rel[0] if rel else None
+
+
 def _streak(ctx: DocContext, text: str) -> int | None:
     """Length of a streak ("lần thứ 3 liên tiếp", "five consecutive years"), if the sentence states one."""
     m = first_match("streak", ctx.lang, text)
@@ -476,7 +536,8 @@ def _streak_years(ctx: DocContext, text: str, explicit: list[int], n: int) -> li
             last = s[0] + n - 1
             pub = ctx.doc.published
             return list(range(s[0], last + 1)) if pub is None or pub.year >= last else None
-        return list(range(s[0] - n + 1, s[0] + 1))
+        # "named to the Top7 of 2024, the fourth consecutive year": the year named; earlier ones are not invented
+        return [s[0]]
     return None
 
 
@@ -488,6 +549,9 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
     carry: Carry | None = None
     carry_idx = -2
     doc_years: dict[str, int] = {}
+    if _is_icf_document(ctx):
+        ctx.notes["icf_doc"] = 1
+    links: list[int | None] = []
     for idx, sent in enumerate(ctx.sentences):
         triggers, named = find_triggers(ctx, idx, carry if carry_idx == idx - 1 else None)
         before = len(records)
@@ -501,15 +565,27 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             records.extend(_list_records(ctx, idx, unheld[1], intro=ctx.sentences[idx - 1]))
         unheld = None
         for trig in triggers:
-            hs = holders(ctx, sent, trig)
+            preds = _predecessors(ctx, sent, trig)
+            hs = holders(ctx, sent, trig, frozenset(p.start for p in preds))
+            if trig.program == "icf_icoty" and _links_finalists(ctx, idx, trig):
+                attached, others = _years(sent.text, trig)
+                found = attached or others
+                links.append(found[0] if found else _icf_cycle(ctx, doc_years))
             if not hs:
                 if trig.program in ICF_PROGRAMS and first_match("list_intro", ctx.lang, sent.text):
                     records.extend(_list_records(ctx, idx, trig))
                 elif trig.program in ICF_PROGRAMS:
                     unheld = (idx, trig)
+                if preds:
+                    records.extend(_predecessor_records(ctx, sent, trig, preds, [], doc_years))
                 continue
+            mine: list[RankingRecord] = []
             for h in hs:
-                records.extend(_records_for(ctx, sent, trig, h, pending, doc_years))
+                mine.extend(_records_for(ctx, sent, trig, h, pending, doc_years))
+            mine = _respectively(ctx, sent, trig, hs, mine)
+            records.extend(mine)
+            if preds:
+                records.extend(_predecessor_records(ctx, sent, trig, preds, mine, doc_years))
         new = records[before:]
         for r in new:
             if r.year is not None and not r.year_inferred:
@@ -524,8 +600,140 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
                         ctx.notes.setdefault(f"title_year:{code}", year)
         elif any(t.carried for t in triggers) and new:
             carry_idx = idx
-    records.extend(_resolve_pending(pending, records))
+    records.extend(_resolve_pending(ctx, pending, records))
+    records = _fill_cycle_year(records)
+    if links:
+        records.extend(_finalist_records(records, links))
     return _finalise(records)
+
+
+def _is_icf_document(ctx: DocContext) -> bool:
+    text = ctx.doc.text
+    if first_match("icf_document", ctx.lang, text):
+        return True
+    return any(
+        p.search(text)
+        for pr in program_rules()
+        if pr.program.code in ICF_PROGRAMS
+        for p in pr.triggers[ctx.lang]
+    )
+
+
+def _icf_cycle(ctx: DocContext, doc_years: dict[str, int]) -> int | None:
+    """The award year an ICF document is about: its title's, else the last one its records named, else its date's."""
+    titled = [v for k, v in ctx.notes.items() if k.startswith("title_year:icf_")]
+    if titled:
+        return titled[0]
+    for code in ("icf_icoty", "icf_top7", "icf_smart21"):
+        if code in doc_years:
+            return doc_years[code]
+    return ctx.doc.published.year if ctx.doc.published else None
+
+
+def _predecessors(ctx: DocContext, sent: Sentence, trig: Trigger) -> list[Mention]:
+    """Communities the award passes from ("succeeds New Taipei City as Intelligent Community of the Year")."""
+    if trig.program != "icf_icoty":
+        return []
+    out = []
+    mentions = sent_mentions(ctx, sent, trig.program)
+    for m in all_matches("succession", ctx.lang, sent.text):
+        nxt = next((x for x in mentions if x.start >= m.end()), None)
+        if nxt is not None and re.fullmatch(r"\s*(?:the\s+)?", sent.text[m.end() : nxt.start], re.IGNORECASE):
+            out.append(nxt)
+    return out
+
+
+def _predecessor_records(
+    ctx: DocContext,
+    sent: Sentence,
+    trig: Trigger,
+    preds: list[Mention],
+    successors: list[RankingRecord],
+    doc_years: dict[str, int],
+) -> list[RankingRecord]:
+    dated = [r.year for r in successors if r.year is not None]
+    cycle = dated[0] if dated else _icf_cycle(ctx, doc_years)
+    if cycle is None:
+        return []
+    return [_record(ctx, sent, p, trig, cycle - 1, "achieved", True, p.start, p.end) for p in preds]
+
+
+def _respectively(
+    ctx: DocContext, sent: Sentence, trig: Trigger, hs: list[Mention], recs: list[RankingRecord]
+) -> list[RankingRecord]:
+    """ "A and B ... in 2006 and 2013, respectively": the n-th holder takes the n-th year only."""
+    if len(hs) < 2 or not first_match("respectively", ctx.lang, sent.text):
+        return recs
+    attached = _years(sent.text, trig)[0]
+    if len(attached) != len(hs):
+        return recs
+    names = [h.name for h in hs]
+    return [r for r in recs if r.entity in names and r.year == attached[names.index(r.entity)]]
+
+
+def _links_finalists(ctx: DocContext, idx: int, trig: Trigger) -> bool:
+    """Whether the sentence says the Top7 are the finalists for this Intelligent Community of the Year."""
+    text = ctx.sentences[idx].text
+    if not first_match("finalist_link", ctx.lang, text):
+        return False
+    scope = text if idx == 0 else ctx.sentences[idx - 1].text + " " + text
+    return bool(
+        re.search(r"top\s?7|top seven|\bseven\b|\b(?:7|bảy) (?:cộng đồng|thành phố)|\bsept\b", scope, re.I)
+    )
+
+
+def _finalist_records(records: list[RankingRecord], links: list[int | None]) -> list[RankingRecord]:
+    """Each Top7 member of the linked year is a candidate for that year's Intelligent Community of the Year."""
+    top7_years = {
+        r.year
+        for r in records
+        if r.program == "icf_top7" and not r.year_inferred and r.status == "achieved" and r.year is not None
+    }
+    years = {y for y in links if y is not None} or (
+        {next(iter(top7_years))} if len(top7_years) == 1 else set()
+    )
+    decided = {(r.entity, r.year) for r in records if r.program == "icf_icoty" and r.status != "candidate"}
+    top7 = {(r.entity, r.year) for r in records if r.program == "icf_top7" and r.status == "achieved"}
+    out = []
+    for r in records:
+        if (
+            r.program == "icf_top7"
+            and r.status == "achieved"
+            and r.year in years
+            and (r.entity, r.year) not in decided
+        ):
+            out.append(dataclasses.replace(r, program="icf_icoty", status="candidate"))
+        elif (
+            r.program == "icf_icoty"
+            and r.status == "candidate"
+            and r.year in years
+            and (r.entity, r.year) not in top7
+        ):
+            # "The seven are the finalists for the 2024 Intelligent Community of the Year:" + the list
+            out.append(dataclasses.replace(r, program="icf_top7", status="achieved"))
+    return out
+
+
+def _fill_cycle_year(records: list[RankingRecord]) -> list[RankingRecord]:
+    """An undated Top7 or award claim in a document whose dated ones all name one year is of that year."""
+    years = {
+        r.year
+        for r in records
+        if r.program in ("icf_top7", "icf_icoty") and r.year is not None and not r.year_inferred
+    }
+    if len(years) != 1:
+        return records
+    (year,) = years
+    dated = {(r.entity, r.program, r.status) for r in records if r.year is not None}
+    return [
+        dataclasses.replace(r, year=year, year_inferred=True)
+        if r.year is None
+        and r.program in ("icf_top7", "icf_icoty")
+        and r.status in ("achieved", "candidate")
+        and (r.entity, r.program, r.status) not in dated
+        else r
+        for r in records
+    ]
 
 
 def _context_of(
@@ -566,6 +774,18 @@ def _records_for(
         status = status_of(ctx, text, lo, trig.rank_span[0])
     attached, others = _years(text, trig)
     years: list[int] = list(attached)
+    span_years = _range_years(text, trig) if trig.program in ICF_PROGRAMS and len(attached) < 2 else None
+    if span_years and not _streak(ctx, text):
+        # "in the Top7 from 2012 to 2014", "từ năm 2019-2023 ... Smart21": every year of the range
+        ends = {span_years[0], span_years[-1]}
+        lo_, hi_ = (
+            min(h.start, trig.start, *(trig.rank_span or (trig.start,))),
+            max(h.end, trig.end, *(trig.rank_span or (trig.end,))),
+        )
+        return [_record(ctx, sent, h, trig, y, status, y not in ends, lo_, hi_) for y in span_years]
+    relative = _relative_after(ctx, text, trig) if not years else None
+    if relative is not None:
+        years = [relative]
     if not years and others:
         y = others[0]
         if trig.program == "icf_smart21" and y <= SMART21_SHIFT_UNTIL:
@@ -701,7 +921,11 @@ def _list_records(
     return out
 
 
-def _resolve_pending(pending: list[PendingStreak], records: list[RankingRecord]) -> list[RankingRecord]:
+def _resolve_pending(
+    ctx: DocContext, pending: list[PendingStreak], records: list[RankingRecord]
+) -> list[RankingRecord]:
+    """A streak with a count and no year is the membership of the year the document is about; the earlier years
+    of the streak are not invented."""
     out = []
     for p in pending:
         known = [
@@ -712,52 +936,38 @@ def _resolve_pending(pending: list[PendingStreak], records: list[RankingRecord])
             and r.year is not None
             and not r.year_inferred
         ]
-        if not known:
-            out.append(
-                RankingRecord(
-                    p.holder.name,
-                    p.holder.local,
-                    p.holder.country,
-                    p.program,
-                    None,
-                    p.status,
-                    None,
-                    None,
-                    False,
-                    p.sentence.text,
-                    p.sentence.start + p.start,
-                    p.sentence.start + p.end,
-                )
-            )
+        if known:
             continue
-        anchor = max(y for y in known if y is not None)
-        for y in range(anchor - p.count + 1, anchor + 1):
-            out.append(
-                RankingRecord(
-                    p.holder.name,
-                    p.holder.local,
-                    p.holder.country,
-                    p.program,
-                    y,
-                    p.status,
-                    None,
-                    None,
-                    True,
-                    p.sentence.text,
-                    p.sentence.start + p.start,
-                    p.sentence.start + p.end,
-                )
+        year = ctx.notes.get(f"title_year:{p.program}")
+        out.append(
+            RankingRecord(
+                p.holder.name,
+                p.holder.local,
+                p.holder.country,
+                p.program,
+                year,
+                p.status,
+                None,
+                None,
+                year is not None,
+                p.sentence.text,
+                p.sentence.start + p.start,
+                p.sentence.start + p.end,
             )
+        )
     return out
 
 
 def _finalise(records: list[RankingRecord]) -> list[RankingRecord]:
     """Deduplicate on the natural key; drop year-less claims already covered by a dated one."""
     dated = {(r.entity, r.program, r.status) for r in records if r.year is not None}
+    won = {(r.entity, r.year) for r in records if r.program == "icf_icoty" and r.status == "achieved"}
     best: dict[tuple[object, ...], RankingRecord] = {}
     for r in records:
         if r.year is None and (r.entity, r.program, r.status) in dated:
             continue
+        if r.program == "icf_icoty" and r.status == "candidate" and (r.entity, r.year) in won:
+            continue  # the named winner was a finalist; it is recorded as the winner
         kept = best.get(r.key())
         if kept is None or (kept.out_of is None and r.out_of is not None):
             best[r.key()] = r
