@@ -367,10 +367,13 @@ def _group_after(mentions: list[Mention], text: str) -> list[Mention]:
     return group
 
 
-def _venue(ctx: DocContext, text: str, pos: int) -> bool:
-    """Whether the place at `pos` is where something happens ("in Taipei", "hosted by", "tại Đài Bắc")."""
-    window = text[max(0, pos - 40) : pos]
-    return any(v.end() == len(window) for v in all_matches("venue_before", ctx.lang, window))
+def _venue(ctx: DocContext, text: str, m: Mention) -> bool:
+    """Whether the place is where something happens ("in Taipei", "hosted by", "tại Đài Bắc", "X will host")."""
+    window = text[max(0, m.start - 40) : m.start]
+    if any(v.end() == len(window) for v in all_matches("venue_before", ctx.lang, window)):
+        return True
+    tail = text[location_tail_end(text, m.end) : m.end + 60]
+    return any(v.start() == 0 for v in all_matches("venue_after", ctx.lang, tail))
 
 
 def sent_mentions(ctx: DocContext, sent: Sentence, program: str) -> list[Mention]:
@@ -395,11 +398,10 @@ def holders(
         dl = DATELINE.match(text)
         if dl:
             cands = [m for m in cands if m.start >= dl.end()]
+        cands = [m for m in cands if not _venue(ctx, text, m)]
     head = trig.rank_span[0] if trig.rank_span and trig.rank_span[0] > trig.start else trig.start
     before = [m for m in cands if m.end <= head]
     after = [m for m in cands if m.start >= trig.end]
-    if trig.program in ICF_PROGRAMS:
-        after = [m for m in after if not _venue(ctx, text, m.start)]
     if before:
         return _group_before(before, text)
     if after:
@@ -569,8 +571,10 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             hs = holders(ctx, sent, trig, frozenset(p.start for p in preds))
             if trig.program == "icf_icoty" and _links_finalists(ctx, idx, trig):
                 attached, others = _years(sent.text, trig)
-                found = attached or others
-                links.append(found[0] if found else _icf_cycle(ctx, doc_years))
+                cycle = doc_years.get("icf_top7") or _icf_cycle(ctx, doc_years)
+                links.append(
+                    attached[0] if attached else cycle if cycle is not None else others[0] if others else None
+                )
             if not hs:
                 if trig.program in ICF_PROGRAMS and first_match("list_intro", ctx.lang, sent.text):
                     records.extend(_list_records(ctx, idx, trig))
@@ -793,6 +797,9 @@ def _records_for(
         years = [y]
     if not years and trig.carried and trig.carried_year is not None:
         years = [trig.carried_year]
+    if not years and trig.program in ICF_PROGRAMS and first_match("count_times", ctx.lang, text):
+        # "named a Smart21 Community five times", "a former Intelligent Community of the Year": no year
+        return [_record(ctx, sent, h, trig, None, status, False, *_span(h, trig))]
     if (
         not years
         and trig.program in ICF_PROGRAMS
@@ -845,6 +852,13 @@ def _records_for(
     if not years:
         return [_record(ctx, sent, h, trig, None, status, False, span_lo, span_hi)]
     return [_record(ctx, sent, h, trig, y, status, False, span_lo, span_hi) for y in years]
+
+
+def _span(h: Mention, trig: Trigger) -> tuple[int, int]:
+    return (
+        min(h.start, trig.start, *(trig.rank_span or (trig.start,))),
+        max(h.end, trig.end, *(trig.rank_span or (trig.end,))),
+    )
 
 
 def idx_of(ctx: DocContext, sent: Sentence) -> int:
@@ -958,8 +972,21 @@ def _resolve_pending(
     return out
 
 
+def _top7_finalists(records: list[RankingRecord]) -> list[RankingRecord]:
+    """ "The Top7 finalists for 2020": a finalist of the Top7 is in the Top7 and a candidate for that year's award."""
+    out = []
+    for r in records:
+        if r.program == "icf_top7" and r.status == "candidate":
+            out.append(dataclasses.replace(r, status="achieved"))
+            out.append(dataclasses.replace(r, program="icf_icoty"))
+        else:
+            out.append(r)
+    return out
+
+
 def _finalise(records: list[RankingRecord]) -> list[RankingRecord]:
     """Deduplicate on the natural key; drop year-less claims already covered by a dated one."""
+    records = _top7_finalists(records)
     dated = {(r.entity, r.program, r.status) for r in records if r.year is not None}
     won = {(r.entity, r.year) for r in records if r.program == "icf_icoty" and r.status == "achieved"}
     best: dict[tuple[object, ...], RankingRecord] = {}
