@@ -168,12 +168,23 @@ def indicator_rules() -> tuple[IndicatorRule, ...]:
     return tuple(out)
 
 
+def rank_program(indicator_code: str) -> str:
+    """The program a rank claim about an indicator belongs to (`<indicator>_rank` unless renamed in programs.yaml)."""
+    renamed: dict[str, str] = _load("programs").get("indicator_rank_codes") or {}
+    return renamed.get(indicator_code, f"{indicator_code}_rank")
+
+
 def programs() -> tuple[Program, ...]:
     """Award/index programs plus one `<indicator>_rank` program per indicator."""
     base = tuple(r.program for r in program_rules())
     ranks = tuple(
         Program(
-            f"{i.code}_rank", f"Rank by {i.name_en}", f"Xếp hạng {i.name_vi}", "indicator_rank", None, None
+            rank_program(i.code),
+            f"Rank by {i.name_en}",
+            f"Xếp hạng {i.name_vi}",
+            "indicator_rank",
+            None,
+            None,
         )
         for i in indicators()
     )

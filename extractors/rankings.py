@@ -7,10 +7,18 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from extractors.catalogue import icf_context, indicator_phrases, indicator_rules, program_rules, rule
+from extractors.catalogue import (
+    icf_context,
+    indicator_phrases,
+    indicator_rules,
+    program_rules,
+    rank_program,
+    rule,
+)
 from extractors.context import DocContext, Sentence, all_matches, first_match
 from extractors.entities import Mention, community_mentions, list_item_entity, location_tail_end
 from extractors.periods import ORDINALS, YEAR_RE, relative_year, small_number
+from extractors.ranktables import row_rank
 from extractors.records import RankingRecord
 
 # A generic "Top 7" followed by one of these nouns is some other league table, not ICF's.
@@ -38,8 +46,12 @@ COORDINATION = re.compile(
 )
 EXCLUDED_YEAR_BEFORE = re.compile(
     r"(?:từ|since|depuis|kể từ|bắt đầu từ|triển khai từ|giai đoạn|period|so với|"
-    r"compared with|cùng kỳ)\s*(?:năm|tháng\s*\d{1,2}[-/])?\s*$",
+    r"compared with|compared to|up from|down from|par rapport à|cùng kỳ)\s*(?:[A-Z][\w-]*\s+)?"
+    r"(?:năm|tháng\s*\d{1,2}[-/])?\s*$",
     re.IGNORECASE,
+)
+COMPARED_BEFORE = re.compile(
+    r"(?:so với|compared (?:with|to)|up from|down from|par rapport à)\s*$", re.IGNORECASE
 )
 # "đưa Bình Dương trở thành ...", "make Binh Duong ...": the place is the object of someone's plan.
 CAUSATIVE_BEFORE = re.compile(
@@ -68,6 +80,7 @@ ANNOUNCED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 ICF_PROGRAMS = ("icf_smart21", "icf_top7", "icf_icoty")
+TABLE_REACH = 15  # sentences between a ranking's name (or its last row) and the next row of its table
 SMART21_SHIFT_UNTIL = 2019  # Smart21 of award year N was announced in autumn N-1 up to the 2020 award year
 
 
@@ -126,8 +139,11 @@ def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | 
         for m in all_matches(name, ctx.lang, text):
             rank: int | None = None
             if kind == "n":
-                rank = small_number(m.groupdict().get("n")) or ORDINALS.get(
-                    (m.groupdict().get("ord") or "").lower()
+                rank = (
+                    2
+                    if m.groupdict().get("second")
+                    else small_number(m.groupdict().get("n"))
+                    or ORDINALS.get((m.groupdict().get("ord") or "").lower())
                 )
                 if rank is None:
                     continue
@@ -187,6 +203,8 @@ def find_triggers(
                 ):
                     continue
                 if pr.program.kind == "index":
+                    if COMPARED_BEFORE.search(text, max(0, m.start() - 20), m.start()):
+                        continue  # "tụt 8 bậc so với PCI 2022": the index compared with ranks nobody here
                     index_spans.append((m.start(), m.end(), pr.program.code))
                 else:
                     found.append(Trigger(pr.program.code, m.start(), m.end()))
@@ -317,7 +335,7 @@ def _indicator_rank_triggers(
             code = growth
         out.append(
             Trigger(
-                f"{code}_rank",
+                rank_program(code),
                 min(ps, rs),
                 max(pe, re_),
                 None if kind == "top" else rank,
@@ -394,7 +412,7 @@ def holders(
     lo, hi = clause_of(clauses(ctx, text), trig.start)
     mentions = sent_mentions(ctx, sent, trig.program)
     cands = [m for m in mentions if m.start not in excluded and lo <= m.start < hi]
-    if trig.program in ICF_PROGRAMS:
+    if trig.program in _award_programs():
         dl = DATELINE.match(text)
         if dl:
             cands = [m for m in cands if m.start >= dl.end()]
@@ -434,6 +452,12 @@ def status_of(ctx: DocContext, text: str, lo: int, hi: int) -> str:
 
 
 @cache
+def _award_programs() -> frozenset[str]:
+    """Awards have no rank out of the provinces (ICF's, VINASA's, ASOCIO's)."""
+    return frozenset(pr.program.code for pr in program_rules() if pr.program.kind == "award")
+
+
+@cache
 def _index_programs() -> frozenset[str]:
     return frozenset(pr.program.code for pr in program_rules() if pr.program.kind == "index")
 
@@ -461,7 +485,10 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
     others: list[tuple[int, int]] = []
     for ym in YEAR_RE.finditer(text):
         if trig.start <= ym.start() < trig.end:
-            attached.append(int(ym.group()))
+            # a year inside a rank claim's span ("tăng 57% so với cùng kỳ năm 2021 và đứng thứ 2") is its own
+            # unless it is the year compared with
+            if not EXCLUDED_YEAR_BEFORE.search(text[max(0, ym.start() - 30) : ym.start()]):
+                attached.append(int(ym.group()))
             continue
         if EXCLUDED_YEAR_BEFORE.search(text[max(0, ym.start() - 30) : ym.start()]):
             continue
@@ -554,7 +581,17 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
     if _is_icf_document(ctx):
         ctx.notes["icf_doc"] = 1
     links: list[int | None] = []
+    # the ranking whose table or numbered list may follow: (program, year, index of the last sentence naming it)
+    table: tuple[str, int | None, int] | None = None
     for idx, sent in enumerate(ctx.sentences):
+        row = row_rank(ctx, idx) if table is not None and idx - table[2] <= TABLE_REACH else None
+        if row is not None and table is not None:
+            place, rank = row
+            code, year = table[0], table[1]
+            trig = Trigger(code, place.start, place.end, rank)
+            records.append(_record(ctx, sent, place, trig, year, "achieved", False, place.start, place.end))
+            table = (code, year, idx)
+            continue
         triggers, named = find_triggers(ctx, idx, carry if carry_idx == idx - 1 else None)
         before = len(records)
         if (
@@ -590,13 +627,23 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             records.extend(mine)
             if preds:
                 records.extend(_predecessor_records(ctx, sent, trig, preds, mine, doc_years))
+        records.extend(_neighbours(ctx, sent, records[before:], records[:before]))
         new = records[before:]
         for r in new:
             if r.year is not None and not r.year_inferred:
                 doc_years[r.program] = r.year
+        for s_, e_, code_ in named:
+            named_year = _context_of(ctx, sent, (s_, e_, code_), new)[1]
+            if named_year is not None:
+                ctx.notes[f"named:{code_}:{named_year}"] = 1
         if named:
             carry = _context_of(ctx, sent, named[-1], new)
             carry_idx = idx
+            if carry[0] in _index_programs():
+                code, year = carry
+                if year is None and table is not None and table[0] == code:
+                    year = table[1]
+                table = (code, year if year is not None else ctx.notes.get(f"title_year:{code}"), idx)
             if idx == 0 and ctx.title_end and sent.end <= ctx.title_end:
                 for s, e, code in named:
                     year = _context_of(ctx, sent, (s, e, code), new)[1]
@@ -606,9 +653,93 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             carry_idx = idx
     records.extend(_resolve_pending(ctx, pending, records))
     records = _fill_cycle_year(records)
+    records = _fill_named_year(ctx, records)
     if links:
         records.extend(_finalist_records(records, links))
     return _finalise(records)
+
+
+def _neighbours(
+    ctx: DocContext, sent: Sentence, new: list[RankingRecord], earlier: list[RankingRecord]
+) -> list[RankingRecord]:
+    """Places a rank claim names around its holder: the ones it overtook ("vượt qua Đồng Tháp", status other), the
+    one ahead of a second place ("đứng thứ 2 sau TP.HCM", first), and those "followed by" it (the next ranks)."""
+    text = sent.text
+    out: list[RankingRecord] = []
+    ranked = [r for r in new if r.rank is not None and r.program not in ICF_PROGRAMS]
+    holders_ = {r.entity for r in new}
+    for r in ranked:
+        for name in ("overtake", "behind"):
+            for m in sent.mentions:
+                if m.name in holders_ or not _right_after(ctx, name, text, m.start):
+                    continue
+                if name == "overtake":
+                    out.append(
+                        dataclasses.replace(r, entity=m.name, entity_local=m.local, status="other", rank=None)
+                    )
+                elif r.rank == 2:
+                    out.append(dataclasses.replace(r, entity=m.name, entity_local=m.local, rank=1))
+    fb = first_match("followed_by", ctx.lang, text)
+    if fb is None:
+        return out
+    base = [r for r in ranked if r.start - sent.start < fb.start()] or [
+        r for r in earlier[-3:] if r.rank is not None and r.program not in ICF_PROGRAMS
+    ]
+    if not base:
+        return out
+    anchor = base[-1]
+    stop = re.search(r"[;.]\s", text[fb.end() :])
+    hi = fb.end() + (stop.start() if stop else len(text))
+    after = [m for m in sent.mentions if fb.end() <= m.start < hi and m.name not in holders_]
+    rank = anchor.rank or 0
+    for m in after:
+        rank += 1
+        out.append(
+            dataclasses.replace(
+                anchor,
+                entity=m.name,
+                entity_local=m.local,
+                country=m.country,
+                rank=rank,
+                evidence=text,
+                start=sent.start + m.start,
+                end=sent.start + m.end,
+            )
+        )
+    return out
+
+
+def _right_after(ctx: DocContext, rule_name: str, text: str, pos: int) -> bool:
+    pre = text[max(0, pos - 40) : pos]
+    return any(
+        re.fullmatch(r"\s*(?:cả |các |tỉnh |thành phố |TP\.? |the |la |le )?", pre[m.end() :], re.IGNORECASE)
+        for m in all_matches(rule_name, ctx.lang, pre)
+    )
+
+
+def _fill_named_year(ctx: DocContext, records: list[RankingRecord]) -> list[RankingRecord]:
+    """An undated national ranking or award in a document that names it with one year only is of that year
+    ("Năm nay, Đà Nẵng ... dẫn đầu" under a "PCI 2016" headline); indices fall back on the one year the document
+    gives all its indices ("also topped the 2022 PCI ... and the 2022 PAPI")."""
+    named: dict[str, set[int]] = {}
+    for key in ctx.notes:
+        if key.startswith("named:"):
+            _, code, year_text = key.split(":")
+            named.setdefault(code, set()).add(int(year_text))
+    for r in records:
+        if r.year is not None and not r.year_inferred and r.program not in ICF_PROGRAMS:
+            named.setdefault(r.program, set()).add(r.year)
+    index_years = set().union(*(v for k, v in named.items() if k in _index_programs())) if named else set()
+    dated = {(r.entity, r.program, r.status) for r in records if r.year is not None}
+    out = []
+    for r in records:
+        if r.year is None and r.program not in ICF_PROGRAMS and (r.entity, r.program, r.status) not in dated:
+            years = named.get(r.program) or (index_years if r.program in _index_programs() else set())
+            if len(years) == 1:
+                (year,) = years
+                r = dataclasses.replace(r, year=year, year_inferred=True)
+        out.append(r)
+    return out
 
 
 def _is_icf_document(ctx: DocContext) -> bool:
@@ -878,7 +1009,7 @@ def _record(
 ) -> RankingRecord:
     out_of: int | None = None
     rank = trig.rank
-    if trig.program not in ICF_PROGRAMS:
+    if trig.program not in _award_programs():
         om = first_match("out_of_n", ctx.lang, sent.text)
         if om:
             out_of = int(om.group("n"))
