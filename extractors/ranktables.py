@@ -53,10 +53,10 @@ def row_rank(ctx: DocContext, idx: int) -> tuple[Mention, int] | None:
             return first, int(cell.group(1))
         prev = ctx.sentences[idx - 1].text.strip() if idx > 0 else ""
         return (first, int(prev)) if _INTEGER.match(prev) else None
-    prev = _LONE_NUMBER.match(ctx.sentences[idx - 1].text) if idx > 0 else None
-    if prev and len(rest) <= 6 and not any(len(w) > 3 and w.isalpha() and w.islower() for w in rest):
+    lone = _LONE_NUMBER.match(ctx.sentences[idx - 1].text) if idx > 0 else None
+    if lone and len(rest) <= 6 and not any(len(w) > 3 and w.isalpha() and w.islower() for w in rest):
         # "1. Quảng Ninh 71,25", split by the sentence splitter after "1."
-        return first, int(prev.group(1))
+        return first, int(lone.group(1))
     if (
         idx == len(ctx.sentences) - 1
         and idx > 0
