@@ -29,7 +29,8 @@ NON_ICF_AFTER = re.compile(
 )
 # "the Top7 Conference", "the Smart21 announcement": an event of the award cycle, not a place in its list.
 ICF_EVENT_AFTER = re.compile(
-    r"\s*(?:conference|summit|announcement|ceremony|event|forum|webinar|hội nghị|hội thảo|sự kiện|lễ công bố|"
+    r"\s*(?:intelligent communit(?:y|ies)\s+|communities\s+|cộng đồng thông minh\s+)?"
+    r"(?:conference|summit|announcement|ceremony|event|forum|webinar|hội nghị|hội thảo|sự kiện|lễ công bố|"
     r"conférence|sommet|cérémonie)",
     re.IGNORECASE,
 )
@@ -424,7 +425,9 @@ def holders(
         return _group_before(before, text)
     if after:
         gap = text[trig.end : after[0].start]
-        if re.search(r":|\b(?:gồm|bao gồm|là|include|includes|including|are|were|sont|comprennent)\b", gap):
+        if re.search(
+            r"(?::|\b(?:gồm|bao gồm|là|include|includes|including|are|were|sont|comprennent))\s*$", gap
+        ):
             return after
         return _group_after(after, text)
     if ctx.main is not None and not [m for m in mentions if lo <= m.start < hi]:
@@ -652,7 +655,7 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
         elif any(t.carried for t in triggers) and new:
             carry_idx = idx
     records.extend(_resolve_pending(ctx, pending, records))
-    records = _fill_cycle_year(records)
+    records = _fill_cycle_year(ctx, records)
     records = _fill_named_year(ctx, records)
     if links:
         records.extend(_finalist_records(records, links))
@@ -849,23 +852,37 @@ def _finalist_records(records: list[RankingRecord], links: list[int | None]) -> 
     return out
 
 
-def _fill_cycle_year(records: list[RankingRecord]) -> list[RankingRecord]:
-    """An undated Top7 or award claim in a document whose dated ones all name one year is of that year."""
+def _fill_cycle_year(ctx: DocContext, records: list[RankingRecord]) -> list[RankingRecord]:
+    """An undated Top7 or award claim in a document whose dated ones all name one year is of that year; in a
+    document that dates none, it is of the award year its publication date falls in."""
     years = {
         r.year
         for r in records
         if r.program in ("icf_top7", "icf_icoty") and r.year is not None and not r.year_inferred
     }
+    pub = ctx.doc.published
+    programs: tuple[str, ...] = ("icf_top7", "icf_icoty")
+    smart21_year: int | None = None
+    if (
+        not years
+        and pub is not None
+        and not any(r.year is not None for r in records if r.program in ICF_PROGRAMS)
+    ):
+        years = {pub.year}
+        # the Smart21 of award year N was announced in the autumn of N-1 up to the 2020 awards
+        smart21_year = pub.year + 1 if pub.year <= SMART21_SHIFT_UNTIL - 1 and pub.month >= 9 else pub.year
+        programs = ICF_PROGRAMS
     if len(years) != 1:
         return records
     (year,) = years
     dated = {(r.entity, r.program, r.status) for r in records if r.year is not None}
     return [
-        dataclasses.replace(r, year=year, year_inferred=True)
+        dataclasses.replace(r, year=smart21_year if r.program == "icf_smart21" else year, year_inferred=True)
         if r.year is None
-        and r.program in ("icf_top7", "icf_icoty")
+        and r.program in programs
         and r.status in ("achieved", "candidate")
         and (r.entity, r.program, r.status) not in dated
+        and not first_match("count_times", ctx.lang, r.evidence)
         else r
         for r in records
     ]
