@@ -51,6 +51,7 @@ EXCLUDED_YEAR_BEFORE = re.compile(
     r"(?:năm|tháng\s*\d{1,2}[-/])?\s*$",
     re.IGNORECASE,
 )
+AGENT_BEFORE = re.compile(r"\b(?:of|by|from|của|bởi|từ|de|par)\s+$", re.IGNORECASE)
 COMPARED_BEFORE = re.compile(
     r"(?:so với|compared (?:with|to)|up from|down from|par rapport à)\s*$", re.IGNORECASE
 )
@@ -421,6 +422,10 @@ def holders(
     head = trig.rank_span[0] if trig.rank_span and trig.rank_span[0] > trig.start else trig.start
     before = [m for m in cands if m.end <= head]
     after = [m for m in cands if m.start >= trig.end]
+    if trig.program in _award_programs():
+        # "selected by analysts led by a former officer of Westchester County": a place named after an award by
+        # way of someone else is not its holder
+        after = [m for m in after if not AGENT_BEFORE.search(text, max(0, m.start - 12), m.start)]
     if before:
         return _group_before(before, text)
     if after:
