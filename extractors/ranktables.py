@@ -12,7 +12,6 @@ _NUMBERED = re.compile(r"^\s*(?:hạng\s*|No\.\s*|#\s*)?(\d{1,3})\s*[.)/:–-]?\
 _INTEGER = re.compile(r"^\d{1,3}$")
 _LONE_NUMBER = re.compile(r"^\s*(\d{1,3})[.)]?\s*$")
 _NUMERIC = re.compile(r"^[(]?[-+]?\d[\d.,]*[)%]?$|^N/?A$|^-$", re.IGNORECASE)
-CELL_SEP = " | "
 _RANK_CELL = re.compile(r"^(\d{1,3})\s*\(\s*\d[\d.,]*\s*\)$")
 
 
@@ -27,7 +26,7 @@ def row_rank(ctx: DocContext, idx: int) -> tuple[Mention, int] | None:
     text = sent.text
     if not sent.mentions:
         return None
-    if CELL_SEP in text:
+    if text.count("|") >= 2:
         return _cells_row(sent.mentions, text)
     lead = _NUMBERED.match(text)
     if lead:
@@ -73,12 +72,14 @@ def row_rank(ctx: DocContext, idx: int) -> tuple[Mention, int] | None:
 
 
 def _cells_row(mentions: list[Mention], text: str) -> tuple[Mention, int] | None:
+    """A row of an HTML table ("| 1 | Quảng Ninh | 71,25 |"): the place cell and the rank cell."""
     cells: list[tuple[int, str]] = []
     pos = 0
-    for part in text.split(CELL_SEP):
+    for part in text.split("|"):
         lead = len(part) - len(part.lstrip())
-        cells.append((pos + lead, part.strip()))
-        pos += len(part) + len(CELL_SEP)
+        if part.strip():
+            cells.append((pos + lead, part.strip()))
+        pos += len(part) + 1
     place = next(
         (m for start, cell in cells for m in mentions if m.start == start and m.end - m.start == len(cell)),
         None,
