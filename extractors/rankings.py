@@ -632,6 +632,8 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             for h in hs:
                 mine.extend(_records_for(ctx, sent, trig, h, pending, doc_years))
             mine = _respectively(ctx, sent, trig, hs, mine)
+            if len(hs) >= 3 and idx > 0:
+                mine = [dataclasses.replace(r, year=_titled_year(ctx, r.program, r.year)) for r in mine]
             records.extend(mine)
             if preds:
                 records.extend(_predecessor_records(ctx, sent, trig, preds, mine, doc_years))
@@ -1064,6 +1066,7 @@ def _list_records(
     year = attached[0] if attached else (others[0] if others else None)
     if year is not None and trig.program == "icf_smart21" and not attached and year <= SMART21_SHIFT_UNTIL:
         year += 1
+    year = _titled_year(ctx, trig.program, year)
     out = []
     for item in ctx.sentences[idx + 1 :]:
         ment = list_item_entity(item.text)
@@ -1086,6 +1089,16 @@ def _list_records(
             )
         )
     return out
+
+
+def _titled_year(ctx: DocContext, program: str, year: int | None) -> int | None:
+    """A release titled and dated for award year T whose list line says another year lists the communities of T
+    ("ICF names the Smart21 Communities of 2022", dated October 2021: "The Smart21 Communities of 2021 are:")."""
+    titled = ctx.notes.get(f"title_year:{program}")
+    if titled is None or titled == year or program not in ICF_PROGRAMS:
+        return year
+    pub = ctx.doc.published
+    return titled if pub is None or pub.year in (titled - 1, titled) else year
 
 
 def _resolve_pending(
