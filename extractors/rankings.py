@@ -298,9 +298,12 @@ def _nearest_index(
 ) -> tuple[int, int, str] | None:
     best = None
     best_d = 10**9
+    # a sentence that names one index ranks by it at any distance ("Một điểm đáng chú ý trong PCI 2023, ... chỉ có
+    # duy nhất Hải Phòng góp mặt trong Top 10 (thứ 3)")
+    reach = 200 if len({code for _, _, code in spans}) == 1 else 70
     for s, e, code in spans:
         gap = text[e : r[0]] if r[0] >= e else text[r[1] : s]
-        if ";" in gap or len(gap) > 70:
+        if ";" in gap or len(gap) > reach:
             continue
         if best_d > len(gap):
             best, best_d = (s, e, code), len(gap)
@@ -1155,12 +1158,15 @@ def _finalise(records: list[RankingRecord]) -> list[RankingRecord]:
     records = _top7_finalists(records)
     dated = {(r.entity, r.program, r.status) for r in records if r.year is not None}
     won = {(r.entity, r.year) for r in records if r.program == "icf_icoty" and r.status == "achieved"}
+    ranked = {(r.entity, r.program, r.year, r.status) for r in records if r.rank is not None}
     best: dict[tuple[object, ...], RankingRecord] = {}
     for r in records:
         if r.year is None and (r.entity, r.program, r.status) in dated:
             continue
         if r.program == "icf_icoty" and r.status == "candidate" and (r.entity, r.year) in won:
             continue  # the named winner was a finalist; it is recorded as the winner
+        if r.rank is None and (r.entity, r.program, r.year, r.status) in ranked:
+            continue  # "trong Top 10 (thứ 3)": the rank says more than the group
         kept = best.get(r.key())
         if kept is None or (kept.out_of is None and r.out_of is not None):
             best[r.key()] = r
