@@ -619,10 +619,10 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             hs = holders(ctx, sent, trig, frozenset(p.start for p in preds))
             if trig.program == "icf_icoty" and _links_finalists(ctx, idx, trig):
                 attached, others = _years(sent.text, trig)
-                cycle = doc_years.get("icf_top7") or _icf_cycle(ctx, doc_years)
-                links.append(
-                    attached[0] if attached else cycle if cycle is not None else others[0] if others else None
-                )
+                # the seven of the document's Top7 year, else the award year the sentence names
+                top7_year = doc_years.get("icf_top7")
+                cycle = _icf_cycle(ctx, doc_years)
+                links.append(top7_year or (attached[0] if attached else cycle if cycle is not None else None))
             if not hs:
                 if trig.program in ICF_PROGRAMS and first_match("list_intro", ctx.lang, sent.text):
                     records.extend(_list_records(ctx, idx, trig))
