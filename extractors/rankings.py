@@ -143,7 +143,7 @@ def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | 
             if kind == "n":
                 rank = (
                     2
-                    if m.groupdict().get("second")
+                    if m.groupdict().get("second") is not None
                     else small_number(m.groupdict().get("n"))
                     or ORDINALS.get((m.groupdict().get("ord") or "").lower())
                 )
@@ -618,7 +618,7 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             preds = _predecessors(ctx, sent, trig)
             hs = holders(ctx, sent, trig, frozenset(p.start for p in preds))
             if trig.program == "icf_icoty" and _links_finalists(ctx, idx, trig):
-                attached, others = _years(sent.text, trig)
+                attached = _years(sent.text, trig)[0]
                 # the seven of the document's Top7 year, else the award year the sentence names
                 top7_year = doc_years.get("icf_top7")
                 cycle = _icf_cycle(ctx, doc_years)
