@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from extractors.catalogue import (
+    ProgramRule,
     icf_context,
     indicator_phrases,
     indicator_rules,
@@ -171,6 +172,19 @@ def _gate(lang: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in unnamed), re.IGNORECASE)
 
 
+@cache
+def _program_gates(lang: str) -> tuple[tuple[ProgramRule, re.Pattern[str]], ...]:
+    """Each program with one pattern telling whether any of its triggers can match (one search, not one each)."""
+    out = []
+    for pr in program_rules():
+        parts = [
+            re.sub(r"\(\?P<\w+>", "(?:", p.pattern) for p in (*pr.triggers[lang], *pr.generic_triggers[lang])
+        ]
+        if parts:
+            out.append((pr, re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)))
+    return tuple(out)
+
+
 def clauses(ctx: DocContext, text: str) -> list[tuple[int, int]]:
     """Spans of the clauses a contrast ("trong khi", "while", "tandis que") splits a sentence into."""
     cuts = [m.start() for m in all_matches("clause_contrast", ctx.lang, text)]
@@ -192,7 +206,9 @@ def find_triggers(
         return [], []
     found: list[Trigger] = []
     index_spans: list[tuple[int, int, str]] = []
-    for pr in program_rules():
+    for pr, any_of in _program_gates(ctx.lang):
+        if not any_of.search(text):
+            continue
         pats = [(p, False) for p in pr.triggers[ctx.lang]] + [
             (p, True) for p in pr.generic_triggers[ctx.lang]
         ]
@@ -592,6 +608,8 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
     if _is_icf_document(ctx):
         ctx.notes["icf_doc"] = 1
     links: list[int | None] = []
+    # non-ICF programs each sentence names, resolved to their years only if an undated record needs them
+    named_spans: list[tuple[Sentence, tuple[int, int, str], list[RankingRecord]]] = []
     # the ranking whose table or numbered list may follow: (program, year, index of the last sentence naming it)
     table: tuple[str, int | None, int] | None = None
     for idx, sent in enumerate(ctx.sentences):
@@ -640,15 +658,13 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             records.extend(mine)
             if preds:
                 records.extend(_predecessor_records(ctx, sent, trig, preds, mine, doc_years))
-        records.extend(_neighbours(ctx, sent, records[before:], records[:before]))
+        if len(records) > before or (records and records[-1].rank is not None):
+            records.extend(_neighbours(ctx, sent, records[before:], records[:before]))
         new = records[before:]
         for r in new:
             if r.year is not None and not r.year_inferred:
                 doc_years[r.program] = r.year
-        for s_, e_, code_ in named:
-            named_year = _context_of(ctx, sent, (s_, e_, code_), new)[1]
-            if named_year is not None:
-                ctx.notes[f"named:{code_}:{named_year}"] = 1
+        named_spans.extend((sent, span, new) for span in named if span[2] not in ICF_PROGRAMS)
         if named:
             carry = _context_of(ctx, sent, named[-1], new)
             carry_idx = idx
@@ -666,7 +682,12 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             carry_idx = idx
     records.extend(_resolve_pending(ctx, pending, records))
     records = _fill_cycle_year(ctx, records)
-    records = _fill_named_year(ctx, records)
+    if any(r.year is None and r.program not in ICF_PROGRAMS for r in records):
+        for sent_, span, new_ in named_spans:
+            named_year = _context_of(ctx, sent_, span, new_)[1]
+            if named_year is not None:
+                ctx.notes[f"named:{span[2]}:{named_year}"] = 1
+        records = _fill_named_year(ctx, records)
     if links:
         records.extend(_finalist_records(records, links))
     return _finalise(records)
@@ -756,15 +777,18 @@ def _fill_named_year(ctx: DocContext, records: list[RankingRecord]) -> list[Rank
 
 
 def _is_icf_document(ctx: DocContext) -> bool:
-    text = ctx.doc.text
-    if first_match("icf_document", ctx.lang, text):
-        return True
-    return any(
-        p.search(text)
-        for pr in program_rules()
-        if pr.program.code in ICF_PROGRAMS
-        for p in pr.triggers[ctx.lang]
-    )
+    return _icf_document_pattern(ctx.lang).search(ctx.doc.text) is not None
+
+
+@cache
+def _icf_document_pattern(lang: str) -> re.Pattern[str]:
+    """One pass over a document for ICF's name or one of its awards named outright."""
+    parts = [p.pattern for p in rule("icf_document", lang)]
+    parts += [
+        p.pattern for pr in program_rules() if pr.program.code in ICF_PROGRAMS for p in pr.triggers[lang]
+    ]
+    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p) for p in parts]
+    return re.compile("|".join(f"(?:{p})" for p in unnamed), re.IGNORECASE)
 
 
 def _icf_cycle(ctx: DocContext, doc_years: dict[str, int]) -> int | None:
