@@ -887,33 +887,27 @@ def _finalist_records(records: list[RankingRecord], links: list[int | None]) -> 
 
 
 def _fill_cycle_year(ctx: DocContext, records: list[RankingRecord]) -> list[RankingRecord]:
-    """An undated Top7 or award claim in a document whose dated ones all name one year is of that year; in a
-    document that dates none, it is of the award year its publication date falls in."""
-    years = {
-        r.year
-        for r in records
-        if r.program in ("icf_top7", "icf_icoty") and r.year is not None and not r.year_inferred
-    }
+    """An undated ICF claim in a document whose dated ones all name one year is of that year (the Top7 and the
+    award share theirs); in a document that dates none, it is of the award year its publication date falls in."""
+
+    def one_year(programs: tuple[str, ...]) -> int | None:
+        years = {
+            r.year for r in records if r.program in programs and r.year is not None and not r.year_inferred
+        }
+        return next(iter(years)) if len(years) == 1 else None
+
+    cycle = one_year(("icf_top7", "icf_icoty"))
+    fill = {"icf_top7": cycle, "icf_icoty": cycle, "icf_smart21": one_year(("icf_smart21",))}
     pub = ctx.doc.published
-    programs: tuple[str, ...] = ("icf_top7", "icf_icoty")
-    smart21_year: int | None = None
-    if (
-        not years
-        and pub is not None
-        and not any(r.year is not None for r in records if r.program in ICF_PROGRAMS)
-    ):
-        years = {pub.year}
+    if pub is not None and not any(r.year is not None for r in records if r.program in ICF_PROGRAMS):
         # the Smart21 of award year N was announced in the autumn of N-1 up to the 2020 awards
-        smart21_year = pub.year + 1 if pub.year <= SMART21_SHIFT_UNTIL - 1 and pub.month >= 9 else pub.year
-        programs = ICF_PROGRAMS
-    if len(years) != 1:
-        return records
-    (year,) = years
+        shifted = pub.year + 1 if pub.year <= SMART21_SHIFT_UNTIL and pub.month >= 9 else pub.year
+        fill = {"icf_top7": pub.year, "icf_icoty": pub.year, "icf_smart21": shifted}
     dated = {(r.entity, r.program, r.status) for r in records if r.year is not None}
     return [
-        dataclasses.replace(r, year=smart21_year if r.program == "icf_smart21" else year, year_inferred=True)
+        dataclasses.replace(r, year=fill[r.program], year_inferred=True)
         if r.year is None
-        and r.program in programs
+        and fill.get(r.program) is not None
         and r.status in ("achieved", "candidate")
         and (r.entity, r.program, r.status) not in dated
         and not first_match("count_times", ctx.lang, r.evidence)
