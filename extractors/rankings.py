@@ -441,12 +441,20 @@ def holders(
     head = trig.rank_span[0] if trig.rank_span and trig.rank_span[0] > trig.start else trig.start
     before = [m for m in cands if m.end <= head]
     after = [m for m in cands if m.start >= trig.end]
+    after_all = after
     if trig.program in _award_programs():
         # "selected by analysts led by a former officer of Westchester County": a place named after an award by
         # way of someone else is not its holder
         after = [m for m in after if not AGENT_BEFORE.search(text, max(0, m.start - 12), m.start)]
     if before:
-        return _group_before(before, text)
+        group = _group_before(before, text)
+        if trig.program in _award_programs():
+            # "Bình Dương lọt Top 7 ... cùng với Durham (Canada), Curitiba (Brazil) và Đài Nam (Đài Loan)"
+            along = first_match("companions", ctx.lang, text, trig.end, hi)
+            rest = [m for m in after_all if along is not None and m.start >= along.end()]
+            if rest and re.fullmatch(r"\s*", text[along.end() if along else 0 : rest[0].start]):
+                group += _group_after(rest, text)
+        return group
     if after:
         gap = text[trig.end : after[0].start]
         if re.search(
@@ -651,7 +659,7 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
                 continue
             mine: list[RankingRecord] = []
             for h in hs:
-                mine.extend(_records_for(ctx, sent, trig, h, pending, doc_years))
+                mine.extend(_records_for(ctx, sent, trig, h, pending, doc_years, triggers))
             mine = _respectively(ctx, sent, trig, hs, mine)
             if len(hs) >= 3 and idx > 0:
                 mine = [dataclasses.replace(r, year=_titled_year(ctx, r.program, r.year)) for r in mine]
@@ -941,11 +949,16 @@ def _records_for(
     h: Mention,
     pending: list[PendingStreak],
     doc_years: dict[str, int] | None = None,
+    siblings: list[Trigger] | None = None,
 ) -> list[RankingRecord]:
     full = sent.text
     c_lo, c_hi = clause_of(clauses(ctx, full), trig.start)
     # years, status and streaks are read in the trigger's own clause ("A ... last year, while B ... in 2006")
     text = full if (c_lo, c_hi) == (0, len(full)) else _masked(full, c_lo, c_hi)
+    # a streak or a range belongs to the program of its own part of the sentence ("3 lần lọt Top 7 (2021, 2022,
+    # 2023) và 5 lần liên tiếp lọt Smart21 (2019-2023)")
+    seg_lo, seg_hi = _segment(full, trig, siblings or [])
+    seg = text if (seg_lo, seg_hi) == (0, len(full)) else _masked(text, seg_lo, seg_hi)
     lo = h.end if h.end <= trig.start else 0
     if CAUSATIVE_BEFORE.search(text[: h.start]) or ASPIRATION_OWNER_BEFORE.search(text[: h.start]):
         lo = 0
@@ -954,8 +967,8 @@ def _records_for(
         status = status_of(ctx, text, lo, trig.rank_span[0])
     attached, others = _years(text, trig)
     years: list[int] = list(attached)
-    span_years = _range_years(text, trig) if trig.program in ICF_PROGRAMS and len(attached) < 2 else None
-    if span_years and not _streak(ctx, text):
+    span_years = _range_years(seg, trig) if trig.program in ICF_PROGRAMS and len(attached) < 2 else None
+    if span_years and not _streak(ctx, seg):
         # "in the Top7 from 2012 to 2014", "từ năm 2019-2023 ... Smart21": every year of the range
         ends = {span_years[0], span_years[-1]}
         lo_, hi_ = (
@@ -1010,24 +1023,45 @@ def _records_for(
             years = [top7]
     span_lo = min(h.start, trig.start, *(trig.rank_span or (trig.start,)))
     span_hi = max(h.end, trig.end, *(trig.rank_span or (trig.end,)))
-    n = _streak(ctx, text)
+    n = _streak(ctx, seg)
     if n and trig.program in ICF_PROGRAMS:
         # Every year the sentence names bounds the streak ("the third straight year, after 2021 and 2022"),
         # not only the one attached to the program name.
-        named = sorted({int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", text)})
-        expanded = _streak_years(ctx, text, named or years, n)
+        named = sorted({int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", seg)})
+        expanded = _streak_years(ctx, seg, named or years, n)
         if expanded is None:
             if not years:
                 pending.append(PendingStreak(sent, h, trig.program, status, n, span_lo, span_hi))
                 return []
         else:
-            literal = {int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", text)}
+            literal = {int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", seg)}
             return [
                 _record(ctx, sent, h, trig, y, status, y not in literal, span_lo, span_hi) for y in expanded
             ]
     if not years:
         return [_record(ctx, sent, h, trig, None, status, False, span_lo, span_hi)]
     return [_record(ctx, sent, h, trig, y, status, False, span_lo, span_hi) for y in years]
+
+
+CONJUNCTION = re.compile(r"\s(?:và|and|et)\s|;\s")
+
+
+def _segment(text: str, trig: Trigger, siblings: list[Trigger]) -> tuple[int, int]:
+    """The part of the sentence an ICF program's streak belongs to: cut at the conjunction before the previous
+    and before the next other ICF program of the sentence."""
+    if trig.program not in ICF_PROGRAMS:
+        return 0, len(text)
+    lo, hi = 0, len(text)
+    for t in siblings:
+        if t.program not in ICF_PROGRAMS or t.program == trig.program:
+            continue
+        if t.end <= trig.start:
+            cuts = [m.end() for m in CONJUNCTION.finditer(text, t.end, trig.start)]
+            lo = max(lo, cuts[-1] if cuts else t.end)
+        elif t.start >= trig.end:
+            cuts = [m.start() for m in CONJUNCTION.finditer(text, trig.end, t.start)]
+            hi = min(hi, cuts[-1] if cuts else t.start)
+    return lo, hi
 
 
 def _span(h: Mention, trig: Trigger) -> tuple[int, int]:
