@@ -965,6 +965,12 @@ def _records_for(
     status = status_of(ctx, text, lo, trig.start if h.end <= trig.start else min(h.start, trig.start))
     if status == "achieved" and trig.rank_span and trig.rank_span[0] < trig.start:
         status = status_of(ctx, text, lo, trig.rank_span[0])
+    window = full[max(0, trig.start - 15) : trig.start]
+    if trig.program in ICF_PROGRAMS and any(
+        c.end() >= len(window) - 3 for c in all_matches("count_times", ctx.lang, window)
+    ):
+        # "a four-time Top7 community ... since first entering the program in 2009": a count names no year
+        return [_record(ctx, sent, h, trig, None, status, False, *_span(h, trig))]
     attached, others = _years(text, trig)
     years: list[int] = list(attached)
     span_years = _range_years(seg, trig) if trig.program in ICF_PROGRAMS and len(attached) < 2 else None
