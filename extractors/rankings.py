@@ -52,6 +52,10 @@ EXCLUDED_YEAR_BEFORE = re.compile(
     r"(?:năm|tháng\s*\d{1,2}[-/])?\s*$",
     re.IGNORECASE,
 )
+LIST_MARKER = re.compile(
+    r"(?::|\b(?:gồm|bao gồm|là|include|includes|including|are|were|sont|comprennent))\s*$", re.IGNORECASE
+)
+AFTER_REACH = 80  # characters between an award and a holder named after it without a list marker
 AGENT_BEFORE = re.compile(r"\b(?:of|by|from|của|bởi|từ|de|par)\s+$", re.IGNORECASE)
 COMPARED_BEFORE = re.compile(
     r"(?:so với|compared (?:with|to)|up from|down from|par rapport à)\s*$", re.IGNORECASE
@@ -457,10 +461,12 @@ def holders(
         return group
     if after:
         gap = text[trig.end : after[0].start]
-        if re.search(
-            r"(?::|\b(?:gồm|bao gồm|là|include|includes|including|are|were|sont|comprennent))\s*$", gap
-        ):
+        if LIST_MARKER.search(gap):
             return after
+        if trig.program in _award_programs() and len(gap) > AFTER_REACH:
+            # "The Smart21 are selected by ICF based on ... data evaluated by analysts led by ... and Westchester
+            # County (New York) CIO": a place far after an award, with no list between, is not its holder
+            return []
         return _group_after(after, text)
     if ctx.main is not None and not [m for m in mentions if lo <= m.start < hi]:
         anaphor = first_match("anaphor", ctx.lang, text, lo, head if head > trig.start else trig.end)
