@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import cache
 
 from extractors.catalogue import (
-    ProgramRule,
     icf_context,
     indicator_phrases,
     indicator_rules,
@@ -141,8 +140,10 @@ def _icf_ok(ctx: DocContext, idx: int, m: re.Match[str]) -> bool:
 
 def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | None, str]]:
     """(start, end, rank, kind) for rank phrases: kind n / first / last / top."""
-    out = []
+    out: list[tuple[int, int, int | None, str]] = []
     for kind, name in (("n", "rank_n"), ("first", "rank_first"), ("last", "rank_last"), ("top", "rank_top")):
+        if not _rule_gate(name, ctx.lang).search(text):
+            continue
         for m in all_matches(name, ctx.lang, text):
             rank: int | None = None
             if kind == "n":
@@ -177,16 +178,10 @@ def _gate(lang: str) -> re.Pattern[str]:
 
 
 @cache
-def _program_gates(lang: str) -> tuple[tuple[ProgramRule, re.Pattern[str]], ...]:
-    """Each program with one pattern telling whether any of its triggers can match (one search, not one each)."""
-    out = []
-    for pr in program_rules():
-        parts = [
-            re.sub(r"\(\?P<\w+>", "(?:", p.pattern) for p in (*pr.triggers[lang], *pr.generic_triggers[lang])
-        ]
-        if parts:
-            out.append((pr, re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)))
-    return tuple(out)
+def _rule_gate(name: str, lang: str) -> re.Pattern[str]:
+    """One pattern telling whether any pattern of rule `name` can match (one search, not one per pattern)."""
+    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p.pattern) for p in rule(name, lang)]
+    return re.compile("|".join(f"(?:{p})" for p in unnamed) or "(?!)", re.IGNORECASE)
 
 
 def clauses(ctx: DocContext, text: str) -> list[tuple[int, int]]:
@@ -210,9 +205,7 @@ def find_triggers(
         return [], []
     found: list[Trigger] = []
     index_spans: list[tuple[int, int, str]] = []
-    for pr, any_of in _program_gates(ctx.lang):
-        if not any_of.search(text):
-            continue
+    for pr in program_rules():
         pats = [(p, False) for p in pr.triggers[ctx.lang]] + [
             (p, True) for p in pr.generic_triggers[ctx.lang]
         ]
