@@ -168,12 +168,23 @@ def indicator_rules() -> tuple[IndicatorRule, ...]:
     return tuple(out)
 
 
+def rank_program(indicator_code: str) -> str:
+    """The program a rank claim about an indicator belongs to (`<indicator>_rank` unless renamed in programs.yaml)."""
+    renamed: dict[str, str] = _load("programs").get("indicator_rank_codes") or {}
+    return renamed.get(indicator_code, f"{indicator_code}_rank")
+
+
 def programs() -> tuple[Program, ...]:
     """Award/index programs plus one `<indicator>_rank` program per indicator."""
     base = tuple(r.program for r in program_rules())
     ranks = tuple(
         Program(
-            f"{i.code}_rank", f"Rank by {i.name_en}", f"Xếp hạng {i.name_vi}", "indicator_rank", None, None
+            rank_program(i.code),
+            f"Rank by {i.name_en}",
+            f"Xếp hạng {i.name_vi}",
+            "indicator_rank",
+            None,
+            None,
         )
         for i in indicators()
     )
@@ -270,6 +281,21 @@ def entities() -> tuple[Entity, ...]:
 def countries() -> dict[str, str]:
     """Country surface form (casefolded) -> ISO 3166-1 alpha-2."""
     return {name.casefold(): code for code, names in _load("entities")["countries"].items() for name in names}
+
+
+@lru_cache(maxsize=1)
+def regions() -> dict[str, str]:
+    """State, province or region surface form (casefolded) -> ISO country code ("Paraná" -> "BR")."""
+    return {name.casefold(): code for code, names in _load("entities")["regions"].items() for name in names}
+
+
+@lru_cache(maxsize=1)
+def location_tail() -> re.Pattern[str]:
+    """The ", State, Country" or " (Country)" that follows a community's name in a list."""
+    places = trie_regex([*countries(), *regions()])
+    return re.compile(
+        rf"(?:\s*,\s*(?:{places})(?!\w))+|\s*\((?:[^()]{{0,40}},\s*)?(?:{places})\)", re.IGNORECASE
+    )
 
 
 @lru_cache(maxsize=1)

@@ -74,8 +74,18 @@ def build_context(doc: DocumentText) -> DocContext:
     title_end = 0
     if doc.title and doc.text.startswith(doc.title):
         title_end = len(doc.title)
+    elif doc.title is None:
+        title_end = _headline_end(doc.text, sentences)
     main = _main_entity(sentences, title_end)
     return DocContext(doc, lang, detect_convention(doc.text, lang), sentences, main, title_end)
+
+
+def _headline_end(text: str, sentences: list[Sentence]) -> int:
+    """A plain text's first line is its headline when it is one short sentence followed by more text."""
+    first = text.split("\n", 1)[0]
+    if len(first) > 160 or len(first) == len(text) or not sentences or sentences[0].end < len(first):
+        return 0
+    return len(first)
 
 
 def _main_entity(sentences: list[Sentence], title_end: int) -> Mention | None:

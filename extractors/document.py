@@ -228,6 +228,9 @@ def _block_lines(root: Tag) -> str:
                 if child.name == "br":
                     parts.append("\n")
                     continue
+                if child.name == "tr":
+                    parts.append("\n" + _table_row(child) + "\n")
+                    continue
                 block = child.name in BLOCK_TAGS or child.name in (
                     "div",
                     "section",
@@ -246,6 +249,13 @@ def _block_lines(root: Tag) -> str:
 
     walk(root)
     return _clean("".join(parts))
+
+
+def _table_row(tr: Tag) -> str:
+    """One table row as one line, its cells in order ("| 1 | Quảng Ninh | 71,25 |", as trafilatura writes
+    tables), so that a row's rank, place and score are read together."""
+    cells = [" ".join(c.get_text(" ").split()) for c in tr.find_all(["td", "th"], recursive=False)]
+    return "| " + " | ".join(cells) + " |" if cells else ""
 
 
 def _trafilatura_text(html: str) -> str | None:

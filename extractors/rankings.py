@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from functools import cache
 
-from extractors.catalogue import icf_context, indicator_phrases, indicator_rules, program_rules, rule
+from extractors.catalogue import (
+    icf_context,
+    indicator_phrases,
+    indicator_rules,
+    program_rules,
+    rank_program,
+    rule,
+)
 from extractors.context import DocContext, Sentence, all_matches, first_match
-from extractors.entities import Mention, list_item_entity
+from extractors.entities import Mention, community_mentions, list_item_entity, location_tail_end
 from extractors.periods import ORDINALS, YEAR_RE, relative_year, small_number
+from extractors.ranktables import row_rank
 from extractors.records import RankingRecord
 
 # A generic "Top 7" followed by one of these nouns is some other league table, not ICF's.
@@ -18,11 +27,37 @@ NON_ICF_AFTER = re.compile(
     r"companies|banks|brands|teams|universities|provinces et)",
     re.IGNORECASE,
 )
-COORDINATION = re.compile(r"^\s*(?:,|;|và|cùng|cùng với|and|&|et|,\s*và|,\s*and|,\s*et)\s*$", re.IGNORECASE)
+# "the Top7 Conference", "the Smart21 announcement": an event of the award cycle, not a place in its list.
+ICF_EVENT_AFTER = re.compile(
+    r"\s*(?:intelligent communit(?:y|ies)\s+|communities\s+|cộng đồng thông minh\s+)?"
+    r"(?:conference|summit|announcement|ceremony|event|forum|webinar|hội nghị|hội thảo|sự kiện|lễ công bố|"
+    r"conférence|sommet|cérémonie)",
+    re.IGNORECASE,
+)
+# A press dateline ("(March 20, 2024 – New York, NY, USA & Taipei, Taiwan) –", "New York, Feb. 8 (CNA)"): the places
+# in it are where the release was filed.
+DATELINE = re.compile(
+    r"^\s*(?:\([^()]{0,160}?(?:19|20)\d{2}[^()]{0,100}\)\s*[–—-]+|[^.;()]{0,60}?\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
+    r"Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}(?:, (?:19|20)\d{2})?\s*\([A-Z]{2,8}\))"
+)
+COORDINATION = re.compile(
+    r"^\s*(?:,|;|và|cùng|cùng với|and|&|et|,\s*và|,\s*and|,\s*et|;\s*and|;\s*và|;\s*et)"
+    r"(?:\s+(?:the|le|la|les|l'))?\s*$",
+    re.IGNORECASE,
+)
 EXCLUDED_YEAR_BEFORE = re.compile(
     r"(?:từ|since|depuis|kể từ|bắt đầu từ|triển khai từ|giai đoạn|period|so với|"
-    r"compared with|cùng kỳ)\s*(?:năm|tháng\s*\d{1,2}[-/])?\s*$",
+    r"compared with|compared to|up from|down from|par rapport à|cùng kỳ)\s*(?:[A-Z][\w-]*\s+)?"
+    r"(?:năm|tháng\s*\d{1,2}[-/])?\s*$",
     re.IGNORECASE,
+)
+LIST_MARKER = re.compile(
+    r"(?::|\b(?:gồm|bao gồm|là|include|includes|including|are|were|sont|comprennent))\s*$", re.IGNORECASE
+)
+AFTER_REACH = 80  # characters between an award and a holder named after it without a list marker
+AGENT_BEFORE = re.compile(r"\b(?:of|by|from|của|bởi|từ|de|par)\s+$", re.IGNORECASE)
+COMPARED_BEFORE = re.compile(
+    r"(?:so với|compared (?:with|to)|up from|down from|par rapport à)\s*$", re.IGNORECASE
 )
 # "đưa Bình Dương trở thành ...", "make Binh Duong ...": the place is the object of someone's plan.
 CAUSATIVE_BEFORE = re.compile(
@@ -51,6 +86,7 @@ ANNOUNCED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 ICF_PROGRAMS = ("icf_smart21", "icf_top7", "icf_icoty")
+TABLE_REACH = 15  # sentences between a ranking's name (or its last row) and the next row of its table
 SMART21_SHIFT_UNTIL = 2019  # Smart21 of award year N was announced in autumn N-1 up to the 2020 award year
 
 
@@ -84,6 +120,9 @@ class PendingStreak:
 
 
 def _icf_ok(ctx: DocContext, idx: int, m: re.Match[str]) -> bool:
+    if ctx.notes.get("icf_doc"):
+        # a document that names ICF or one of its awards outright: its "Top7", "the 2011 winner" are ICF's
+        return True
     pats = icf_context()[ctx.lang]
     sent = ctx.sentences[idx]
     texts = [(sent.text, m.start(), m.end())]
@@ -101,13 +140,18 @@ def _icf_ok(ctx: DocContext, idx: int, m: re.Match[str]) -> bool:
 
 def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | None, str]]:
     """(start, end, rank, kind) for rank phrases: kind n / first / last / top."""
-    out = []
+    out: list[tuple[int, int, int | None, str]] = []
     for kind, name in (("n", "rank_n"), ("first", "rank_first"), ("last", "rank_last"), ("top", "rank_top")):
+        if not _rule_gate(name, ctx.lang).search(text):
+            continue
         for m in all_matches(name, ctx.lang, text):
             rank: int | None = None
             if kind == "n":
-                rank = small_number(m.groupdict().get("n")) or ORDINALS.get(
-                    (m.groupdict().get("ord") or "").lower()
+                rank = (
+                    2
+                    if m.groupdict().get("second") is not None
+                    else small_number(m.groupdict().get("n"))
+                    or ORDINALS.get((m.groupdict().get("ord") or "").lower())
                 )
                 if rank is None:
                     continue
@@ -131,6 +175,13 @@ def _gate(lang: str) -> re.Pattern[str]:
     parts += [p.pattern for p in rule("program_anaphor", lang)]
     unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p) for p in parts]
     return re.compile("|".join(f"(?:{p})" for p in unnamed), re.IGNORECASE)
+
+
+@cache
+def _rule_gate(name: str, lang: str) -> re.Pattern[str]:
+    """One pattern telling whether any pattern of rule `name` can match (one search, not one per pattern)."""
+    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p.pattern) for p in rule(name, lang)]
+    return re.compile("|".join(f"(?:{p})" for p in unnamed) or "(?!)", re.IGNORECASE)
 
 
 def clauses(ctx: DocContext, text: str) -> list[tuple[int, int]]:
@@ -162,9 +213,13 @@ def find_triggers(
             for m in pat.finditer(text):
                 if generic and not _icf_ok(ctx, idx, m):
                     continue
-                if pr.program.code in ICF_PROGRAMS and NON_ICF_AFTER.match(text, m.end()):
+                if pr.program.code in ICF_PROGRAMS and (
+                    NON_ICF_AFTER.match(text, m.end()) or ICF_EVENT_AFTER.match(text, m.end())
+                ):
                     continue
                 if pr.program.kind == "index":
+                    if COMPARED_BEFORE.search(text, max(0, m.start() - 20), m.start()):
+                        continue  # "tụt 8 bậc so với PCI 2022": the index compared with ranks nobody here
                     index_spans.append((m.start(), m.end(), pr.program.code))
                 else:
                     found.append(Trigger(pr.program.code, m.start(), m.end()))
@@ -256,9 +311,12 @@ def _nearest_index(
 ) -> tuple[int, int, str] | None:
     best = None
     best_d = 10**9
+    # a sentence that names one index ranks by it at any distance ("Một điểm đáng chú ý trong PCI 2023, ... chỉ có
+    # duy nhất Hải Phòng góp mặt trong Top 10 (thứ 3)")
+    reach = 200 if len({code for _, _, code in spans}) == 1 else 70
     for s, e, code in spans:
         gap = text[e : r[0]] if r[0] >= e else text[r[1] : s]
-        if ";" in gap or len(gap) > 70:
+        if ";" in gap or len(gap) > reach:
             continue
         if best_d > len(gap):
             best, best_d = (s, e, code), len(gap)
@@ -295,7 +353,7 @@ def _indicator_rank_triggers(
             code = growth
         out.append(
             Trigger(
-                f"{code}_rank",
+                rank_program(code),
                 min(ps, rs),
                 max(pe, re_),
                 None if kind == "top" else rank,
@@ -328,7 +386,7 @@ def _excluded_mentions(ctx: DocContext, sent: Sentence) -> set[int]:
 def _group_before(mentions: list[Mention], text: str) -> list[Mention]:
     group = [mentions[-1]]
     for prev in reversed(mentions[:-1]):
-        if COORDINATION.match(text[prev.end : group[0].start]):
+        if COORDINATION.match(text[location_tail_end(text, prev.end) : group[0].start]):
             group.insert(0, prev)
         else:
             break
@@ -338,31 +396,72 @@ def _group_before(mentions: list[Mention], text: str) -> list[Mention]:
 def _group_after(mentions: list[Mention], text: str) -> list[Mention]:
     group = [mentions[0]]
     for nxt in mentions[1:]:
-        if COORDINATION.match(text[group[-1].end : nxt.start]):
+        if COORDINATION.match(text[location_tail_end(text, group[-1].end) : nxt.start]):
             group.append(nxt)
         else:
             break
     return group
 
 
-def holders(ctx: DocContext, sent: Sentence, trig: Trigger) -> list[Mention]:
+def _venue(ctx: DocContext, text: str, m: Mention) -> bool:
+    """Whether the place is where something happens ("in Taipei", "hosted by", "tại Đài Bắc", "X will host")."""
+    window = text[max(0, m.start - 40) : m.start]
+    if any(v.end() == len(window) for v in all_matches("venue_before", ctx.lang, window)):
+        return True
+    tail = text[location_tail_end(text, m.end) : m.end + 60]
+    return any(v.start() == 0 for v in all_matches("venue_after", ctx.lang, tail))
+
+
+def sent_mentions(ctx: DocContext, sent: Sentence, program: str) -> list[Mention]:
+    """The sentence's places; for an ICF program also the communities it writes with state and country."""
+    if program not in ICF_PROGRAMS:
+        return sent.mentions
+    learned = community_mentions(sent.text, sent.mentions)
+    return sorted([*sent.mentions, *learned], key=lambda m: m.start) if learned else sent.mentions
+
+
+def holders(
+    ctx: DocContext, sent: Sentence, trig: Trigger, skip: frozenset[int] = frozenset()
+) -> list[Mention]:
     """Who holds the ranking: the subject before the trigger, else the listed ones after it, else the document's
     place when the sentence refers to it ("tỉnh", "the province")."""
     text = sent.text
-    excluded = _excluded_mentions(ctx, sent)
+    excluded = _excluded_mentions(ctx, sent) | skip
     lo, hi = clause_of(clauses(ctx, text), trig.start)
-    cands = [m for m in sent.mentions if m.start not in excluded and lo <= m.start < hi]
+    mentions = sent_mentions(ctx, sent, trig.program)
+    cands = [m for m in mentions if m.start not in excluded and lo <= m.start < hi]
+    if trig.program in _award_programs():
+        dl = DATELINE.match(text)
+        if dl:
+            cands = [m for m in cands if m.start >= dl.end()]
+        cands = [m for m in cands if not _venue(ctx, text, m)]
     head = trig.rank_span[0] if trig.rank_span and trig.rank_span[0] > trig.start else trig.start
     before = [m for m in cands if m.end <= head]
     after = [m for m in cands if m.start >= trig.end]
+    after_all = after
+    if trig.program in _award_programs():
+        # "selected by analysts led by a former officer of Westchester County": a place named after an award by
+        # way of someone else is not its holder
+        after = [m for m in after if not AGENT_BEFORE.search(text, max(0, m.start - 12), m.start)]
     if before:
-        return _group_before(before, text)
+        group = _group_before(before, text)
+        if trig.program in _award_programs():
+            # "Bình Dương lọt Top 7 ... cùng với Durham (Canada), Curitiba (Brazil) và Đài Nam (Đài Loan)"
+            along = first_match("companions", ctx.lang, text, trig.end, hi)
+            rest = [m for m in after_all if along is not None and m.start >= along.end()]
+            if rest and re.fullmatch(r"\s*", text[along.end() if along else 0 : rest[0].start]):
+                group += _group_after(rest, text)
+        return group
     if after:
         gap = text[trig.end : after[0].start]
-        if re.search(r":|\b(?:gồm|bao gồm|là|include|includes|including|are|were|sont|comprennent)\b", gap):
+        if LIST_MARKER.search(gap):
             return after
+        if trig.program in _award_programs() and len(gap) > AFTER_REACH:
+            # "The Smart21 are selected by ICF based on ... data evaluated by analysts led by ... and Westchester
+            # County (New York) CIO": a place far after an award, with no list between, is not its holder
+            return []
         return _group_after(after, text)
-    if ctx.main is not None and not [m for m in sent.mentions if lo <= m.start < hi]:
+    if ctx.main is not None and not [m for m in mentions if lo <= m.start < hi]:
         anaphor = first_match("anaphor", ctx.lang, text, lo, head if head > trig.start else trig.end)
         if anaphor and not re.search(
             r"(?<!\w)(?:một|các|những|mỗi|a|an|any|each|every)\s*$", text[: anaphor.start()], re.IGNORECASE
@@ -387,6 +486,12 @@ def status_of(ctx: DocContext, text: str, lo: int, hi: int) -> str:
 
 
 @cache
+def _award_programs() -> frozenset[str]:
+    """Awards have no rank out of the provinces (ICF's, VINASA's, ASOCIO's)."""
+    return frozenset(pr.program.code for pr in program_rules() if pr.program.kind == "award")
+
+
+@cache
 def _index_programs() -> frozenset[str]:
     return frozenset(pr.program.code for pr in program_rules() if pr.program.kind == "index")
 
@@ -398,7 +503,7 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
     stop = re.search(r"[.;]\s|\b(?:và|and) (?:lần|là|được)|\s(?:khi|while|when)\s", tail)
     tail = tail[: stop.start() if stop else len(tail)][:120]
     m = re.match(
-        r"(?:[^\d]{0,100}?(?:năm|of|de|for|in|trong năm|Việt Nam|cả nước|toàn quốc|nationwide|country)\s*|\s*)"
+        r"(?:[^\d]{0,100}?(?:năm|of|de|en|for|in|trong năm|Việt Nam|cả nước|toàn quốc|nationwide|country)\s*|\s*)"
         r"\(?\s*(?:năm\s*)?((?:19|20)\d{2})(?![\d/-])",
         tail,
     )
@@ -414,7 +519,10 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
     others: list[tuple[int, int]] = []
     for ym in YEAR_RE.finditer(text):
         if trig.start <= ym.start() < trig.end:
-            attached.append(int(ym.group()))
+            # a year inside a rank claim's span ("tăng 57% so với cùng kỳ năm 2021 và đứng thứ 2") is its own
+            # unless it is the year compared with
+            if not EXCLUDED_YEAR_BEFORE.search(text[max(0, ym.start() - 30) : ym.start()]):
+                attached.append(int(ym.group()))
             continue
         if EXCLUDED_YEAR_BEFORE.search(text[max(0, ym.start() - 30) : ym.start()]):
             continue
@@ -444,6 +552,21 @@ STREAK_START_BEFORE = re.compile(
     r"(?:from|since|starting in|beginning in|từ|kể từ|bắt đầu từ|depuis|à partir de)\s*(?:năm\s*|the year\s*)?$",
     re.IGNORECASE,
 )
+
+
+def _range_years(text: str, trig: Trigger) -> list[int] | None:
+    """The years of a range written in the trigger's clause ("from 2012 to 2014", "2019-2023"), oldest first."""
+    for m in STREAK_RANGE.finditer(text):
+        y1, y2 = int(m.group(1)), int(m.group(2))
+        if 0 < y2 - y1 <= 30 and (m.start() >= trig.end or m.end() <= trig.start):
+            return list(range(y1, y2 + 1))
+    return None
+
+
+def _relative_after(ctx: DocContext, text: str, trig: Trigger) -> int | None:
+    """ "... is a Smart21 Community again this year": a relative year right after the program is its own."""
+    rel = relative_year(text[trig.end : trig.end + 40], lang=ctx.lang, published=ctx.doc.published)
+    return rel[0] if rel else None
 
 
 def _streak(ctx: DocContext, text: str) -> int | None:
@@ -476,7 +599,8 @@ def _streak_years(ctx: DocContext, text: str, explicit: list[int], n: int) -> li
             last = s[0] + n - 1
             pub = ctx.doc.published
             return list(range(s[0], last + 1)) if pub is None or pub.year >= last else None
-        return list(range(s[0] - n + 1, s[0] + 1))
+        # "named to the Top7 of 2024, the fourth consecutive year": the year named; earlier ones are not invented
+        return [s[0]]
     return None
 
 
@@ -488,7 +612,22 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
     carry: Carry | None = None
     carry_idx = -2
     doc_years: dict[str, int] = {}
+    if _is_icf_document(ctx):
+        ctx.notes["icf_doc"] = 1
+    links: list[int | None] = []
+    # non-ICF programs each sentence names, resolved to their years only if an undated record needs them
+    named_spans: list[tuple[Sentence, tuple[int, int, str], list[RankingRecord]]] = []
+    # the ranking whose table or numbered list may follow: (program, year, index of the last sentence naming it)
+    table: tuple[str, int | None, int] | None = None
     for idx, sent in enumerate(ctx.sentences):
+        row = row_rank(ctx, idx) if table is not None and idx - table[2] <= TABLE_REACH else None
+        if row is not None and table is not None:
+            place, rank = row
+            code, year = table[0], table[1]
+            trig = Trigger(code, place.start, place.end, rank)
+            records.append(_record(ctx, sent, place, trig, year, "achieved", False, place.start, place.end))
+            table = (code, year, idx)
+            continue
         triggers, named = find_triggers(ctx, idx, carry if carry_idx == idx - 1 else None)
         before = len(records)
         if (
@@ -501,22 +640,46 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             records.extend(_list_records(ctx, idx, unheld[1], intro=ctx.sentences[idx - 1]))
         unheld = None
         for trig in triggers:
-            hs = holders(ctx, sent, trig)
+            preds = _predecessors(ctx, sent, trig)
+            hs = holders(ctx, sent, trig, frozenset(p.start for p in preds))
+            if trig.program == "icf_icoty" and _links_finalists(ctx, idx, trig):
+                attached = _years(sent.text, trig)[0]
+                # the seven of the document's Top7 year, else the award year the sentence names
+                top7_year = doc_years.get("icf_top7")
+                cycle = _icf_cycle(ctx, doc_years)
+                links.append(top7_year or (attached[0] if attached else cycle if cycle is not None else None))
             if not hs:
                 if trig.program in ICF_PROGRAMS and first_match("list_intro", ctx.lang, sent.text):
                     records.extend(_list_records(ctx, idx, trig))
                 elif trig.program in ICF_PROGRAMS:
                     unheld = (idx, trig)
+                if preds:
+                    records.extend(_predecessor_records(ctx, sent, trig, preds, [], doc_years))
                 continue
+            mine: list[RankingRecord] = []
             for h in hs:
-                records.extend(_records_for(ctx, sent, trig, h, pending, doc_years))
+                mine.extend(_records_for(ctx, sent, trig, h, pending, doc_years, triggers))
+            mine = _respectively(ctx, sent, trig, hs, mine)
+            if len(hs) >= 3 and idx > 0:
+                mine = [dataclasses.replace(r, year=_titled_year(ctx, r.program, r.year)) for r in mine]
+            records.extend(mine)
+            if preds:
+                records.extend(_predecessor_records(ctx, sent, trig, preds, mine, doc_years))
+        if len(records) > before or (records and records[-1].rank is not None):
+            records.extend(_neighbours(ctx, sent, records[before:], records[:before]))
         new = records[before:]
         for r in new:
             if r.year is not None and not r.year_inferred:
                 doc_years[r.program] = r.year
+        named_spans.extend((sent, span, new) for span in named if span[2] not in ICF_PROGRAMS)
         if named:
             carry = _context_of(ctx, sent, named[-1], new)
             carry_idx = idx
+            if carry[0] in _index_programs():
+                code, year = carry
+                if year is None and table is not None and table[0] == code:
+                    year = table[1]
+                table = (code, year if year is not None else ctx.notes.get(f"title_year:{code}"), idx)
             if idx == 0 and ctx.title_end and sent.end <= ctx.title_end:
                 for s, e, code in named:
                     year = _context_of(ctx, sent, (s, e, code), new)[1]
@@ -524,8 +687,240 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
                         ctx.notes.setdefault(f"title_year:{code}", year)
         elif any(t.carried for t in triggers) and new:
             carry_idx = idx
-    records.extend(_resolve_pending(pending, records))
+    records.extend(_resolve_pending(ctx, pending, records))
+    records = _fill_cycle_year(ctx, records)
+    if any(r.year is None and r.program not in ICF_PROGRAMS for r in records):
+        for sent_, span, new_ in named_spans:
+            named_year = _context_of(ctx, sent_, span, new_)[1]
+            if named_year is not None:
+                ctx.notes[f"named:{span[2]}:{named_year}"] = 1
+        records = _fill_named_year(ctx, records)
+    if links:
+        records.extend(_finalist_records(records, links))
     return _finalise(records)
+
+
+def _neighbours(
+    ctx: DocContext, sent: Sentence, new: list[RankingRecord], earlier: list[RankingRecord]
+) -> list[RankingRecord]:
+    """Places a rank claim names around its holder: the ones it overtook ("vượt qua Đồng Tháp", status other), the
+    one ahead of a second place ("đứng thứ 2 sau TP.HCM", first), and those "followed by" it (the next ranks)."""
+    text = sent.text
+    out: list[RankingRecord] = []
+    ranked = [r for r in new if r.rank is not None and r.program not in ICF_PROGRAMS]
+    holders_ = {r.entity for r in new}
+    for r in ranked:
+        for name in ("overtake", "behind"):
+            for m in sent.mentions:
+                if m.name in holders_ or not _right_after(ctx, name, text, m.start):
+                    continue
+                if name == "overtake":
+                    out.append(
+                        dataclasses.replace(r, entity=m.name, entity_local=m.local, status="other", rank=None)
+                    )
+                elif r.rank == 2:
+                    out.append(dataclasses.replace(r, entity=m.name, entity_local=m.local, rank=1))
+    fb = first_match("followed_by", ctx.lang, text)
+    if fb is None:
+        return out
+    base = [r for r in ranked if r.start - sent.start < fb.start()] or [
+        r for r in earlier[-3:] if r.rank is not None and r.program not in ICF_PROGRAMS
+    ]
+    if not base:
+        return out
+    anchor = base[-1]
+    stop = re.search(r"[;.]\s", text[fb.end() :])
+    hi = fb.end() + (stop.start() if stop else len(text))
+    after = [m for m in sent.mentions if fb.end() <= m.start < hi and m.name not in holders_]
+    rank = anchor.rank or 0
+    for m in after:
+        rank += 1
+        out.append(
+            dataclasses.replace(
+                anchor,
+                entity=m.name,
+                entity_local=m.local,
+                country=m.country,
+                rank=rank,
+                evidence=text,
+                start=sent.start + m.start,
+                end=sent.start + m.end,
+            )
+        )
+    return out
+
+
+def _right_after(ctx: DocContext, rule_name: str, text: str, pos: int) -> bool:
+    pre = text[max(0, pos - 40) : pos]
+    return any(
+        re.fullmatch(r"\s*(?:cả |các |tỉnh |thành phố |TP\.? |the |la |le )?", pre[m.end() :], re.IGNORECASE)
+        for m in all_matches(rule_name, ctx.lang, pre)
+    )
+
+
+def _fill_named_year(ctx: DocContext, records: list[RankingRecord]) -> list[RankingRecord]:
+    """An undated national ranking or award in a document that names it with one year only is of that year
+    ("Năm nay, Đà Nẵng ... dẫn đầu" under a "PCI 2016" headline); indices fall back on the one year the document
+    gives all its indices ("also topped the 2022 PCI ... and the 2022 PAPI")."""
+    named: dict[str, set[int]] = {}
+    for key in ctx.notes:
+        if key.startswith("named:"):
+            _, code, year_text = key.split(":")
+            named.setdefault(code, set()).add(int(year_text))
+    for r in records:
+        if r.year is not None and not r.year_inferred and r.program not in ICF_PROGRAMS:
+            named.setdefault(r.program, set()).add(r.year)
+    index_years = set().union(*(v for k, v in named.items() if k in _index_programs())) if named else set()
+    dated = {(r.entity, r.program, r.status) for r in records if r.year is not None}
+    out = []
+    for r in records:
+        if r.year is None and r.program not in ICF_PROGRAMS and (r.entity, r.program, r.status) not in dated:
+            years = named.get(r.program) or (index_years if r.program in _index_programs() else set())
+            if len(years) == 1:
+                (year,) = years
+                r = dataclasses.replace(r, year=year, year_inferred=True)
+        out.append(r)
+    return out
+
+
+def _is_icf_document(ctx: DocContext) -> bool:
+    return _icf_document_pattern(ctx.lang).search(ctx.doc.text) is not None
+
+
+@cache
+def _icf_document_pattern(lang: str) -> re.Pattern[str]:
+    """One pass over a document for ICF's name or one of its awards named outright."""
+    parts = [p.pattern for p in rule("icf_document", lang)]
+    parts += [
+        p.pattern for pr in program_rules() if pr.program.code in ICF_PROGRAMS for p in pr.triggers[lang]
+    ]
+    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p) for p in parts]
+    return re.compile("|".join(f"(?:{p})" for p in unnamed), re.IGNORECASE)
+
+
+def _icf_cycle(ctx: DocContext, doc_years: dict[str, int]) -> int | None:
+    """The award year an ICF document is about: its title's, else the last one its records named, else its date's."""
+    titled = [v for k, v in ctx.notes.items() if k.startswith("title_year:icf_")]
+    if titled:
+        return titled[0]
+    for code in ("icf_icoty", "icf_top7", "icf_smart21"):
+        if code in doc_years:
+            return doc_years[code]
+    return ctx.doc.published.year if ctx.doc.published else None
+
+
+def _predecessors(ctx: DocContext, sent: Sentence, trig: Trigger) -> list[Mention]:
+    """Communities the award passes from ("succeeds New Taipei City as Intelligent Community of the Year")."""
+    if trig.program != "icf_icoty":
+        return []
+    out = []
+    mentions = sent_mentions(ctx, sent, trig.program)
+    for m in all_matches("succession", ctx.lang, sent.text):
+        nxt = next((x for x in mentions if x.start >= m.end()), None)
+        if nxt is not None and re.fullmatch(r"\s*(?:the\s+)?", sent.text[m.end() : nxt.start], re.IGNORECASE):
+            out.append(nxt)
+    return out
+
+
+def _predecessor_records(
+    ctx: DocContext,
+    sent: Sentence,
+    trig: Trigger,
+    preds: list[Mention],
+    successors: list[RankingRecord],
+    doc_years: dict[str, int],
+) -> list[RankingRecord]:
+    dated = [r.year for r in successors if r.year is not None]
+    cycle = dated[0] if dated else _icf_cycle(ctx, doc_years)
+    if cycle is None:
+        return []
+    return [_record(ctx, sent, p, trig, cycle - 1, "achieved", True, p.start, p.end) for p in preds]
+
+
+def _respectively(
+    ctx: DocContext, sent: Sentence, trig: Trigger, hs: list[Mention], recs: list[RankingRecord]
+) -> list[RankingRecord]:
+    """ "A and B ... in 2006 and 2013, respectively": the n-th holder takes the n-th year only."""
+    if len(hs) < 2 or not first_match("respectively", ctx.lang, sent.text):
+        return recs
+    attached = _years(sent.text, trig)[0]
+    if len(attached) != len(hs):
+        return recs
+    names = [h.name for h in hs]
+    return [r for r in recs if r.entity in names and r.year == attached[names.index(r.entity)]]
+
+
+def _links_finalists(ctx: DocContext, idx: int, trig: Trigger) -> bool:
+    """Whether the sentence says the Top7 are the finalists for this Intelligent Community of the Year."""
+    text = ctx.sentences[idx].text
+    if not first_match("finalist_link", ctx.lang, text):
+        return False
+    scope = text if idx == 0 else ctx.sentences[idx - 1].text + " " + text
+    return bool(
+        re.search(r"top\s?7|top seven|\bseven\b|\b(?:7|bảy) (?:cộng đồng|thành phố)|\bsept\b", scope, re.I)
+    )
+
+
+def _finalist_records(records: list[RankingRecord], links: list[int | None]) -> list[RankingRecord]:
+    """Each Top7 member of the linked year is a candidate for that year's Intelligent Community of the Year."""
+    top7_years = {
+        r.year
+        for r in records
+        if r.program == "icf_top7" and not r.year_inferred and r.status == "achieved" and r.year is not None
+    }
+    years = {y for y in links if y is not None} or (
+        {next(iter(top7_years))} if len(top7_years) == 1 else set()
+    )
+    decided = {(r.entity, r.year) for r in records if r.program == "icf_icoty" and r.status != "candidate"}
+    top7 = {(r.entity, r.year) for r in records if r.program == "icf_top7" and r.status == "achieved"}
+    out = []
+    for r in records:
+        if (
+            r.program == "icf_top7"
+            and r.status == "achieved"
+            and r.year in years
+            and (r.entity, r.year) not in decided
+        ):
+            out.append(dataclasses.replace(r, program="icf_icoty", status="candidate"))
+        elif (
+            r.program == "icf_icoty"
+            and r.status == "candidate"
+            and r.year in years
+            and (r.entity, r.year) not in top7
+        ):
+            # "The seven are the finalists for the 2024 Intelligent Community of the Year:" + the list
+            out.append(dataclasses.replace(r, program="icf_top7", status="achieved"))
+    return out
+
+
+def _fill_cycle_year(ctx: DocContext, records: list[RankingRecord]) -> list[RankingRecord]:
+    """An undated ICF claim in a document whose dated ones all name one year is of that year (the Top7 and the
+    award share theirs); in a document that dates none, it is of the award year its publication date falls in."""
+
+    def one_year(programs: tuple[str, ...]) -> int | None:
+        years = {
+            r.year for r in records if r.program in programs and r.year is not None and not r.year_inferred
+        }
+        return next(iter(years)) if len(years) == 1 else None
+
+    cycle = one_year(("icf_top7", "icf_icoty"))
+    fill = {"icf_top7": cycle, "icf_icoty": cycle, "icf_smart21": one_year(("icf_smart21",))}
+    pub = ctx.doc.published
+    if pub is not None and not any(r.year is not None for r in records if r.program in ICF_PROGRAMS):
+        # the Smart21 of award year N was announced in the autumn of N-1 up to the 2020 awards
+        shifted = pub.year + 1 if pub.year <= SMART21_SHIFT_UNTIL and pub.month >= 9 else pub.year
+        fill = {"icf_top7": pub.year, "icf_icoty": pub.year, "icf_smart21": shifted}
+    dated = {(r.entity, r.program, r.status) for r in records if r.year is not None}
+    return [
+        dataclasses.replace(r, year=fill[r.program], year_inferred=True)
+        if r.year is None
+        and fill.get(r.program) is not None
+        and r.status in ("achieved", "candidate")
+        and (r.entity, r.program, r.status) not in dated
+        and not first_match("count_times", ctx.lang, r.evidence)
+        else r
+        for r in records
+    ]
 
 
 def _context_of(
@@ -553,19 +948,42 @@ def _records_for(
     h: Mention,
     pending: list[PendingStreak],
     doc_years: dict[str, int] | None = None,
+    siblings: list[Trigger] | None = None,
 ) -> list[RankingRecord]:
     full = sent.text
     c_lo, c_hi = clause_of(clauses(ctx, full), trig.start)
     # years, status and streaks are read in the trigger's own clause ("A ... last year, while B ... in 2006")
     text = full if (c_lo, c_hi) == (0, len(full)) else _masked(full, c_lo, c_hi)
+    # a streak or a range belongs to the program of its own part of the sentence ("3 lần lọt Top 7 (2021, 2022,
+    # 2023) và 5 lần liên tiếp lọt Smart21 (2019-2023)")
+    seg_lo, seg_hi = _segment(full, trig, siblings or [])
+    seg = text if (seg_lo, seg_hi) == (0, len(full)) else _masked(text, seg_lo, seg_hi)
     lo = h.end if h.end <= trig.start else 0
     if CAUSATIVE_BEFORE.search(text[: h.start]) or ASPIRATION_OWNER_BEFORE.search(text[: h.start]):
         lo = 0
     status = status_of(ctx, text, lo, trig.start if h.end <= trig.start else min(h.start, trig.start))
     if status == "achieved" and trig.rank_span and trig.rank_span[0] < trig.start:
         status = status_of(ctx, text, lo, trig.rank_span[0])
+    window = full[max(0, trig.start - 15) : trig.start]
+    if trig.program in ICF_PROGRAMS and any(
+        c.end() >= len(window) - 3 for c in all_matches("count_times", ctx.lang, window)
+    ):
+        # "a four-time Top7 community ... since first entering the program in 2009": a count names no year
+        return [_record(ctx, sent, h, trig, None, status, False, *_span(h, trig))]
     attached, others = _years(text, trig)
     years: list[int] = list(attached)
+    span_years = _range_years(seg, trig) if trig.program in ICF_PROGRAMS and len(attached) < 2 else None
+    if span_years and not _streak(ctx, seg):
+        # "in the Top7 from 2012 to 2014", "từ năm 2019-2023 ... Smart21": every year of the range
+        ends = {span_years[0], span_years[-1]}
+        lo_, hi_ = (
+            min(h.start, trig.start, *(trig.rank_span or (trig.start,))),
+            max(h.end, trig.end, *(trig.rank_span or (trig.end,))),
+        )
+        return [_record(ctx, sent, h, trig, y, status, y not in ends, lo_, hi_) for y in span_years]
+    relative = _relative_after(ctx, text, trig) if not years else None
+    if relative is not None:
+        years = [relative]
     if not years and others:
         y = others[0]
         if trig.program == "icf_smart21" and y <= SMART21_SHIFT_UNTIL:
@@ -573,6 +991,9 @@ def _records_for(
         years = [y]
     if not years and trig.carried and trig.carried_year is not None:
         years = [trig.carried_year]
+    if not years and trig.program in ICF_PROGRAMS and first_match("count_times", ctx.lang, text):
+        # "named a Smart21 Community five times", "a former Intelligent Community of the Year": no year
+        return [_record(ctx, sent, h, trig, None, status, False, *_span(h, trig))]
     if (
         not years
         and trig.program in ICF_PROGRAMS
@@ -607,24 +1028,52 @@ def _records_for(
             years = [top7]
     span_lo = min(h.start, trig.start, *(trig.rank_span or (trig.start,)))
     span_hi = max(h.end, trig.end, *(trig.rank_span or (trig.end,)))
-    n = _streak(ctx, text)
+    n = _streak(ctx, seg)
     if n and trig.program in ICF_PROGRAMS:
         # Every year the sentence names bounds the streak ("the third straight year, after 2021 and 2022"),
         # not only the one attached to the program name.
-        named = sorted({int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", text)})
-        expanded = _streak_years(ctx, text, named or years, n)
+        named = sorted({int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", seg)})
+        expanded = _streak_years(ctx, seg, named or years, n)
         if expanded is None:
             if not years:
                 pending.append(PendingStreak(sent, h, trig.program, status, n, span_lo, span_hi))
                 return []
         else:
-            literal = {int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", text)}
+            literal = {int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d{2}(?!\d)", seg)}
             return [
                 _record(ctx, sent, h, trig, y, status, y not in literal, span_lo, span_hi) for y in expanded
             ]
     if not years:
         return [_record(ctx, sent, h, trig, None, status, False, span_lo, span_hi)]
     return [_record(ctx, sent, h, trig, y, status, False, span_lo, span_hi) for y in years]
+
+
+CONJUNCTION = re.compile(r"\s(?:và|and|et)\s|;\s")
+
+
+def _segment(text: str, trig: Trigger, siblings: list[Trigger]) -> tuple[int, int]:
+    """The part of the sentence an ICF program's streak belongs to: cut at the conjunction before the previous
+    and before the next other ICF program of the sentence."""
+    if trig.program not in ICF_PROGRAMS:
+        return 0, len(text)
+    lo, hi = 0, len(text)
+    for t in siblings:
+        if t.program not in ICF_PROGRAMS or t.program == trig.program:
+            continue
+        if t.end <= trig.start:
+            cuts = [m.end() for m in CONJUNCTION.finditer(text, t.end, trig.start)]
+            lo = max(lo, cuts[-1] if cuts else t.end)
+        elif t.start >= trig.end:
+            cuts = [m.start() for m in CONJUNCTION.finditer(text, trig.end, t.start)]
+            hi = min(hi, cuts[-1] if cuts else t.start)
+    return lo, hi
+
+
+def _span(h: Mention, trig: Trigger) -> tuple[int, int]:
+    return (
+        min(h.start, trig.start, *(trig.rank_span or (trig.start,))),
+        max(h.end, trig.end, *(trig.rank_span or (trig.end,))),
+    )
 
 
 def idx_of(ctx: DocContext, sent: Sentence) -> int:
@@ -644,7 +1093,7 @@ def _record(
 ) -> RankingRecord:
     out_of: int | None = None
     rank = trig.rank
-    if trig.program not in ICF_PROGRAMS:
+    if trig.program not in _award_programs():
         om = first_match("out_of_n", ctx.lang, sent.text)
         if om:
             out_of = int(om.group("n"))
@@ -677,6 +1126,7 @@ def _list_records(
     year = attached[0] if attached else (others[0] if others else None)
     if year is not None and trig.program == "icf_smart21" and not attached and year <= SMART21_SHIFT_UNTIL:
         year += 1
+    year = _titled_year(ctx, trig.program, year)
     out = []
     for item in ctx.sentences[idx + 1 :]:
         ment = list_item_entity(item.text)
@@ -701,7 +1151,21 @@ def _list_records(
     return out
 
 
-def _resolve_pending(pending: list[PendingStreak], records: list[RankingRecord]) -> list[RankingRecord]:
+def _titled_year(ctx: DocContext, program: str, year: int | None) -> int | None:
+    """A release titled and dated for award year T whose list line says another year lists the communities of T
+    ("ICF names the Smart21 Communities of 2022", dated October 2021: "The Smart21 Communities of 2021 are:")."""
+    titled = ctx.notes.get(f"title_year:{program}")
+    if titled is None or titled == year or program not in ICF_PROGRAMS:
+        return year
+    pub = ctx.doc.published
+    return titled if pub is None or pub.year in (titled - 1, titled) else year
+
+
+def _resolve_pending(
+    ctx: DocContext, pending: list[PendingStreak], records: list[RankingRecord]
+) -> list[RankingRecord]:
+    """A streak with a count and no year is the membership of the year the document is about; the earlier years
+    of the streak are not invented."""
     out = []
     for p in pending:
         known = [
@@ -712,52 +1176,54 @@ def _resolve_pending(pending: list[PendingStreak], records: list[RankingRecord])
             and r.year is not None
             and not r.year_inferred
         ]
-        if not known:
-            out.append(
-                RankingRecord(
-                    p.holder.name,
-                    p.holder.local,
-                    p.holder.country,
-                    p.program,
-                    None,
-                    p.status,
-                    None,
-                    None,
-                    False,
-                    p.sentence.text,
-                    p.sentence.start + p.start,
-                    p.sentence.start + p.end,
-                )
-            )
+        if known:
             continue
-        anchor = max(y for y in known if y is not None)
-        for y in range(anchor - p.count + 1, anchor + 1):
-            out.append(
-                RankingRecord(
-                    p.holder.name,
-                    p.holder.local,
-                    p.holder.country,
-                    p.program,
-                    y,
-                    p.status,
-                    None,
-                    None,
-                    True,
-                    p.sentence.text,
-                    p.sentence.start + p.start,
-                    p.sentence.start + p.end,
-                )
+        year = ctx.notes.get(f"title_year:{p.program}")
+        out.append(
+            RankingRecord(
+                p.holder.name,
+                p.holder.local,
+                p.holder.country,
+                p.program,
+                year,
+                p.status,
+                None,
+                None,
+                year is not None,
+                p.sentence.text,
+                p.sentence.start + p.start,
+                p.sentence.start + p.end,
             )
+        )
+    return out
+
+
+def _top7_finalists(records: list[RankingRecord]) -> list[RankingRecord]:
+    """ "The Top7 finalists for 2020": a finalist of the Top7 is in the Top7 and a candidate for that year's award."""
+    out = []
+    for r in records:
+        if r.program == "icf_top7" and r.status == "candidate":
+            out.append(dataclasses.replace(r, status="achieved"))
+            out.append(dataclasses.replace(r, program="icf_icoty"))
+        else:
+            out.append(r)
     return out
 
 
 def _finalise(records: list[RankingRecord]) -> list[RankingRecord]:
     """Deduplicate on the natural key; drop year-less claims already covered by a dated one."""
+    records = _top7_finalists(records)
     dated = {(r.entity, r.program, r.status) for r in records if r.year is not None}
+    won = {(r.entity, r.year) for r in records if r.program == "icf_icoty" and r.status == "achieved"}
+    ranked = {(r.entity, r.program, r.year, r.status) for r in records if r.rank is not None}
     best: dict[tuple[object, ...], RankingRecord] = {}
     for r in records:
         if r.year is None and (r.entity, r.program, r.status) in dated:
             continue
+        if r.program == "icf_icoty" and r.status == "candidate" and (r.entity, r.year) in won:
+            continue  # the named winner was a finalist; it is recorded as the winner
+        if r.rank is None and (r.entity, r.program, r.year, r.status) in ranked:
+            continue  # "trong Top 10 (thứ 3)": the rank says more than the group
         kept = best.get(r.key())
         if kept is None or (kept.out_of is None and r.out_of is not None):
             best[r.key()] = r

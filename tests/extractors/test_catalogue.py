@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from extractors.catalogue import entities, indicators, programs
+from extractors.catalogue import entities, indicators, programs, rank_program
 from extractors.entities import find_mentions, list_item_entity
 
 PROVINCIAL = [e for e in entities() if e.country == "VN" and e.kind in ("province", "city")]
@@ -38,7 +38,7 @@ def test_canonical_names_are_ascii() -> None:
 def test_indicator_rank_programs_are_generated_from_the_indicator_catalogue() -> None:
     codes = {p.code: p for p in programs()}
     for ind in indicators():
-        assert codes[f"{ind.code}_rank"].kind == "indicator_rank"
+        assert codes[rank_program(ind.code)].kind == "indicator_rank"
     assert {
         "icf_smart21",
         "icf_top7",

@@ -99,3 +99,12 @@ def test_language_guess_uses_diacritics_then_stopwords(text: str, lang: str) -> 
 
 def test_explicit_language_wins_over_the_guess() -> None:
     assert document_from_text("The province grew.", lang="fr").lang == "fr"
+
+
+def test_html_table_rows_stay_one_line_each_with_their_cells_in_order() -> None:
+    page = (
+        "<html><body><article><h1>PCI 2023</h1><table><tr><th>Hạng</th><th>Tỉnh</th></tr>"
+        "<tr><td>1</td><td><p>Quảng Ninh</p></td></tr></table></article></body></html>"
+    )
+    doc = document_from_html(page, selectors={"body": "article"})
+    assert doc.text.split("\n") == ["PCI 2023", "| Hạng | Tỉnh |", "| 1 | Quảng Ninh |"]

@@ -20,6 +20,8 @@ HELD_OUT = [c for c in SENTENCES + ARTICLES if c.id.startswith("ho-")]
 HELD_OUT_2 = [c for c in SENTENCES + ARTICLES if c.id.startswith("ho2-")]
 # the third held-out block ("ho3-" ids, 5 indicator-dense articles) was written before the 2026.11.4 rule changes
 HELD_OUT_3 = [c for c in SENTENCES + ARTICLES if c.id.startswith("ho3-")]
+# the document-level rankings block of issue 8 ("rk-" ids: lists, finalists, history, tables, other bodies' awards)
+RANKINGS_BLOCK = [c for c in SENTENCES + ARTICLES if c.id.startswith("rk-")]
 FLOORS = yaml.safe_load(Path(__file__).with_name("quality_floors.yaml").read_text(encoding="utf-8"))
 
 
@@ -57,6 +59,7 @@ SUBSETS = {
     "heldout": HELD_OUT,
     "heldout2": HELD_OUT_2,
     "heldout3": HELD_OUT_3,
+    "rankings_block": RANKINGS_BLOCK,
 }
 
 
