@@ -8,7 +8,7 @@ from extractors.indicators import extract_indicators
 from extractors.rankings import extract_rankings
 from extractors.records import Extraction, IndicatorRecord, RankingRecord
 
-EXTRACTOR_VERSION = "2026.11.4"
+EXTRACTOR_VERSION = "2026.12.1"
 
 __all__ = [
     "EXTRACTOR_VERSION",
