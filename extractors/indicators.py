@@ -396,7 +396,7 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             ent = holders.get(q.start) or _entity_for(ctx, sent, ps, pe, before_sentence)
             if ent is None or (q.start not in holders and _region_holds(ctx, sent, q.start)):
                 continue
-            # "The occupancy rate of industrial parks across the country is about 80%": the country's figure
+            # an industrial-park occupancy rate "across the country" is the country's figure
             if (
                 q.start not in holders
                 and pe < q.start
@@ -453,8 +453,8 @@ def extract_indicators(ctx: DocContext) -> list[IndicatorRecord]:
             last = max(sentence_out, key=lambda r: r.start)
             recent = Mention(last.entity or "", None, last.country or "", 0, 0)
         national_passage = recent is not None and recent.name == COUNTRY[0] and not sent.mentions
-        # a per-person rate stated here holds for the next sentence's sums of the same thing ("Thu nhập bình quân đầu
-        # người mỗi tháng ... 4,96 triệu đồng. Thu nhập tại khu vực thành thị đạt 6,26 triệu đồng")
+        # a per-person rate stated here holds for the next sentence's sums of the same thing (a monthly income per
+        # person, then "the urban figure was 6 million dong" in the next sentence)
         stated = [r.unit for r in sentence_out if "/person/" in r.unit]
         if stated:
             ctx.notes["rate_unit"] = RATE_UNITS.index(stated[-1]) if stated[-1] in RATE_UNITS else -1
@@ -703,8 +703,8 @@ def _open_records(
     """Quantity-first: every remaining figure with a unit and a holder is a record with an open label."""
     text = sent.text
     thresholds = all_matches("threshold_count", ctx.lang, text)
-    # the basis of a rate the sentence states once holds for its other sums in that currency ("thu nhập bình quân
-    # đầu người ... 8,3 triệu đồng/tháng, tiếp theo là Đồng Nai với 6,58 triệu đồng/tháng")
+    # the basis of a rate the sentence states once holds for its other sums in that currency (one income "triệu
+    # đồng/tháng", then the next province "với 6 triệu đồng")
     rates = {_unit_base(c[5]): c[5] for c in claims if "/person" in c[5]}
     rates.update({_unit_base(r.unit): r.unit for r in coded if "/person" in r.unit})
     carried = ctx.notes.get("rate_unit", -1)

@@ -311,8 +311,8 @@ def _nearest_index(
 ) -> tuple[int, int, str] | None:
     best = None
     best_d = 10**9
-    # a sentence that names one index ranks by it at any distance ("Một điểm đáng chú ý trong PCI 2023, ... chỉ có
-    # duy nhất Hải Phòng góp mặt trong Top 10 (thứ 3)")
+    # a sentence that names one index ranks by it at any distance (the index named at the start, the place and
+    # its rank at the end after a long aside)
     reach = 200 if len({code for _, _, code in spans}) == 1 else 70
     for s, e, code in spans:
         gap = text[e : r[0]] if r[0] >= e else text[r[1] : s]
@@ -519,7 +519,7 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
     others: list[tuple[int, int]] = []
     for ym in YEAR_RE.finditer(text):
         if trig.start <= ym.start() < trig.end:
-            # a year inside a rank claim's span ("tăng 57% so với cùng kỳ năm 2021 và đứng thứ 2") is its own
+            # a year inside a rank claim's span ("tăng so với năm 2021 và đứng thứ 2") is its own
             # unless it is the year compared with
             if not EXCLUDED_YEAR_BEFORE.search(text[max(0, ym.start() - 30) : ym.start()]):
                 attached.append(int(ym.group()))
@@ -968,7 +968,7 @@ def _records_for(
     if trig.program in ICF_PROGRAMS and any(
         c.end() >= len(window) - 3 for c in all_matches("count_times", ctx.lang, window)
     ):
-        # "a four-time Top7 community ... since first entering the program in 2009": a count names no year
+        # "a three-time Top7 member, first listed in 2010": a count names no year
         return [_record(ctx, sent, h, trig, None, status, False, *_span(h, trig))]
     attached, others = _years(text, trig)
     years: list[int] = list(attached)
