@@ -11,8 +11,7 @@ from pathlib import Path
 
 from models import migrate
 from models.db import dispose_engines, get_engine, session_scope
-from models.store import replace_extraction, upsert, upsert_document, upsert_reference
-from models.tables import Source
+from models.store import replace_extraction, upsert_document
 from tests.models import dataset
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,14 +34,7 @@ def chiso(
 
 def load_dataset(url: str) -> None:
     with session_scope(get_engine(url)) as session:
-        upsert_reference(
-            session,
-            programs=dataset.PROGRAMS,
-            indicators=dataset.INDICATORS,
-            entities=dataset.ENTITIES,
-            run_id="t",
-        )
-        upsert(session, Source, dataset.SOURCES, run_id="t")
+        dataset.store_reference(session, run_id="t")
         doc = upsert_document(session, dataset.document(0), run_id="t")
         replace_extraction(
             session,

@@ -8,8 +8,7 @@ import pytest
 
 from models import migrate
 from models.db import get_engine, session_scope
-from models.store import replace_extraction, upsert, upsert_document, upsert_reference
-from models.tables import Source
+from models.store import replace_extraction, upsert_document
 from tests.models import dataset
 
 
@@ -18,14 +17,7 @@ def load_analyst_data(url: str) -> str:
     migrate.upgrade(url)
     engine = get_engine(url)
     with session_scope(engine) as session:
-        upsert_reference(
-            session,
-            programs=dataset.PROGRAMS,
-            indicators=dataset.INDICATORS,
-            entities=dataset.ENTITIES,
-            run_id="t",
-        )
-        upsert(session, Source, dataset.SOURCES, run_id="t")
+        dataset.store_reference(session, run_id="t")
         ids = [upsert_document(session, dataset.document(n), run_id="t").id for n in range(3)]
         extractions: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = [
             ([dataset.ranking()], [dataset.indicator(value=1.5e9)]),

@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlmodel import Session
+
+from models.store import upsert, upsert_reference
+from models.tables import Source
+
 PROGRAMS = [
     {
         "code": "icf_top7",
@@ -152,3 +157,9 @@ def indicator(
         "start": 0,
         "end": len(evidence),
     }
+
+
+def store_reference(session: Session, *, run_id: str) -> None:
+    """The data set's programs, indicators, entities and sources, stored as a run would store them."""
+    upsert_reference(session, programs=PROGRAMS, indicators=INDICATORS, entities=ENTITIES, run_id=run_id)
+    upsert(session, Source, SOURCES, run_id=run_id)

@@ -11,8 +11,7 @@ from sqlalchemy.engine import Engine
 
 from models import migrate
 from models.db import get_engine, session_scope
-from models.store import replace_extraction, upsert, upsert_document, upsert_reference
-from models.tables import Source
+from models.store import replace_extraction, upsert_document
 from tests.models import dataset
 
 # (period, first document's figure, second document's figure, second's qualifier, second's status, disagree)
@@ -41,14 +40,7 @@ def engine(db_url: str) -> Engine:
     migrate.upgrade(db_url)
     engine = get_engine(db_url)
     with session_scope(engine) as session:
-        upsert_reference(
-            session,
-            programs=dataset.PROGRAMS,
-            indicators=dataset.INDICATORS,
-            entities=dataset.ENTITIES,
-            run_id="t",
-        )
-        upsert(session, Source, dataset.SOURCES, run_id="t")
+        dataset.store_reference(session, run_id="t")
         first, second = (
             upsert_document(
                 session,

@@ -19,7 +19,6 @@ from models.store import (
     store_raw_page,
     upsert,
     upsert_document,
-    upsert_reference,
 )
 from models.tables import Document, Entity, Source
 from tests.models import dataset
@@ -58,14 +57,7 @@ def load_everything(engine: Engine, *, run_id: str) -> list[RankingFact]:
     """Reference data, three documents and their claims, as one run would write them."""
     facts: list[RankingFact] = []
     with session_scope(engine) as session:
-        upsert_reference(
-            session,
-            programs=dataset.PROGRAMS,
-            indicators=dataset.INDICATORS,
-            entities=dataset.ENTITIES,
-            run_id=run_id,
-        )
-        upsert(session, Source, dataset.SOURCES, run_id=run_id)
+        dataset.store_reference(session, run_id=run_id)
         ids = [upsert_document(session, dataset.document(n), run_id=run_id).id for n in range(3)]
         facts += replace_extraction(
             session,
