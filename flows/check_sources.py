@@ -7,18 +7,14 @@ from collections.abc import Sequence
 from prefect import flow
 
 from flows import events
-from flows.pipeline import host_map_from_env
+from flows.pipeline import check_selected
 from scrapers.check import SourceCheck, format_report
-from scrapers.check import check_sources as run_checks
-from scrapers.crawl import make_client
 from scrapers.registry import Registry, load_registry
 
 
 def check_and_report(registry: Registry, codes: Sequence[str] | None, *, articles: int) -> list[SourceCheck]:
     """Check the sources (all when `codes` is empty), print the report, emit an event per degraded one."""
-    chosen = [registry.get(code) for code in codes] if codes else list(registry.sources)
-    with make_client(registry, host_map=host_map_from_env()) as client:
-        checks = run_checks(chosen, client, articles=articles)
+    checks = check_selected(registry, codes, articles=articles)
     print(format_report(checks))
     for check in checks:
         if check.degraded:

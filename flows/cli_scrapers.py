@@ -91,17 +91,10 @@ def sources_check_command(
     Fetches politely (robots.txt, the sources' delays). Exits 1 when a source is degraded: no article found,
     none fetched, or its markup matched nothing on an article (the site changed its layout).
     """
-    from flows.pipeline import host_map_from_env
-    from scrapers.check import check_sources, format_report
-    from scrapers.crawl import make_client
+    from flows.pipeline import check_selected
+    from scrapers.check import format_report
 
-    registry = _registry(sources)
-    try:
-        chosen = [registry.get(code) for code in source] if source else list(registry.sources)
-    except KeyError as exc:
-        raise ChisoError(str(exc.args[0])) from None
-    with make_client(registry, host_map=host_map_from_env()) as client:
-        checks = check_sources(chosen, client, articles=articles)
+    checks = check_selected(_registry(sources), source, articles=articles)
     typer.echo(format_report(checks))
     if any(check.degraded for check in checks):
         raise typer.Exit(1)

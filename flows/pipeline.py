@@ -12,10 +12,11 @@ from sqlalchemy.engine import Engine
 
 from flows.database import current_engine
 from flows.errors import ChisoError
+from scrapers.check import SourceCheck, check_sources
 from scrapers.crawl import make_client
 from scrapers.http import HttpClient
 from scrapers.politeness import DbPoliteness
-from scrapers.registry import Registry, Source, load_registry
+from scrapers.registry import Registry, Source, UnknownSourceError, load_registry
 
 RECENT_DAYS = 3
 
@@ -30,12 +31,15 @@ class Pipeline:
 
     def select(self, codes: Sequence[str] | None) -> list[Source]:
         """The sources with these codes (all when empty); an unknown code is a clear error."""
-        if not codes:
-            return list(self.registry.sources)
-        try:
-            return [self.registry.get(code) for code in codes]
-        except KeyError as exc:
-            raise ChisoError(str(exc.args[0])) from exc
+        return select_sources(self.registry, codes)
+
+
+def select_sources(registry: Registry, codes: Sequence[str] | None) -> list[Source]:
+    """The registry's sources with these codes (all when empty); an unknown code is a one-line ChisoError."""
+    try:
+        return registry.select(codes)
+    except UnknownSourceError as exc:
+        raise ChisoError(str(exc)) from None
 
 
 _current: Pipeline | None = None
@@ -48,6 +52,13 @@ def host_map_from_env() -> dict[str, str]:
     if any(len(p) != 2 for p in pairs):
         raise ChisoError(f"CHISO_HOST_MAP must be host=address pairs separated by commas, not {raw!r}")
     return {host.strip(): address.strip() for host, address in pairs}
+
+
+def check_selected(registry: Registry, codes: Sequence[str] | None, *, articles: int) -> list[SourceCheck]:
+    """`chiso sources check` on these sources (all when empty), through a polite client of the registry."""
+    chosen = select_sources(registry, codes)
+    with make_client(registry, host_map=host_map_from_env()) as client:
+        return check_sources(chosen, client, articles=articles)
 
 
 def build_pipeline(

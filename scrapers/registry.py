@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,13 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 
 class RegistryError(ValueError):
     """The sources file is missing or invalid; the message is one line naming the file and the key."""
+
+
+class UnknownSourceError(KeyError):
+    """A source code the registry does not hold; the message names the known codes."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -101,12 +108,16 @@ class Registry:
     path: Path | None = None
 
     def get(self, code: str) -> Source:
-        """The source with this code; KeyError names the known codes."""
+        """The source with this code; UnknownSourceError names the known codes."""
         for source in self.sources:
             if source.code == code:
                 return source
         known = ", ".join(s.code for s in self.sources)
-        raise KeyError(f"unknown source {code!r} (known: {known})")
+        raise UnknownSourceError(f"unknown source {code!r} (known: {known})")
+
+    def select(self, codes: Sequence[str] | None) -> list[Source]:
+        """The sources with these codes, in the order given (all sources when `codes` is empty)."""
+        return [self.get(code) for code in codes] if codes else list(self.sources)
 
     def codes(self) -> tuple[str, ...]:
         """The source codes in file order."""

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from flows.check_sources import check_and_report
+from flows.errors import ChisoError
 from scrapers.registry import Registry, load_registry
 from tests.localweb import SITES_DIR, LocalWeb
 
@@ -62,3 +63,11 @@ def test_healthy_sources_emit_nothing(
 ) -> None:
     checks = check_and_report(registry, ["tuoitre", "nhandan"], articles=2)
     assert ([c.degraded for c in checks], recorded_events) == ([False, False], [])
+
+
+def test_an_unknown_source_code_stops_the_check_with_one_line(
+    registry: Registry, recorded_events: Events
+) -> None:
+    with pytest.raises(ChisoError) as raised:
+        check_and_report(registry, ["vnexpress", "nope"], articles=1)
+    assert (str(raised.value).split(" (known")[0], recorded_events) == ("unknown source 'nope'", [])
