@@ -15,22 +15,19 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from scrapers.parse import ParsedPage
-from scrapers.parsers.article import Layout, parse_article
+from scrapers.parsers import photocms
+from scrapers.parsers.article import parse_article
 from scrapers.registry import Source
 
+# `since`: the publication date of the captured page, the earliest day this markup is known to apply from.
 LAYOUTS = (
-    Layout(
+    photocms.layout(
         name="thanhnien 2026",
         since=date(2026, 7, 17),
-        title="h1.detail-title, h1.details__headline",
+        title_alt="h1.details__headline",
         lead="div.detail-sapo, h2.detail-sapo",
-        body="div.detail-content",
         published="div.detail-time time[datetime], div.detail-time",
-        drop=(
-            "figure, figcaption, .PhotoCMS_Caption, .PhotoCMS_Author, .VideoCMS_Caption, "
-            "[type='VideoStream'], [type='RelatedNews'], [type='RelatedOneNews'], .detail-author, "
-            "div.author-info, zone, [id^='zone'], [data-check-position]"
-        ),
+        drop_extra="[data-check-position]",
     ),
 )
 

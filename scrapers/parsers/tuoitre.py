@@ -12,21 +12,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from scrapers.parse import ParsedPage
-from scrapers.parsers.article import Layout, parse_article
+from scrapers.parsers import photocms
+from scrapers.parsers.article import parse_article
 from scrapers.registry import Source
 
 LAYOUTS = (
-    Layout(
+    photocms.layout(
         name="tuoitre",
-        title="h1.detail-title, h1.article-title",
+        title_alt="h1.article-title",
         lead="h2.detail-sapo, .detail-sapo",
-        body="div.detail-content",
         published="div.detail-time",
-        drop=(
-            "figure, figcaption, .PhotoCMS_Caption, .PhotoCMS_Author, .VideoCMS_Caption, "
-            "[type='RelatedNews'], [type='RelatedOneNews'], .kbwscwl-relatedbox, .detail-author, "
-            "div.author-info, zone, [id^='zone'], div.VCSortableInPreviewMode[type='VideoStream']"
-        ),
+        drop_extra=".kbwscwl-relatedbox",
     ),
 )
 
