@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 from models.db import get_engine, session_scope
 from models.tables import Document, RawPage
-from scrapers.crawl import crawl_source, fetch_and_store
+from flows.load import crawl_source, fetch_and_store
 from scrapers.http import HttpClient
 from scrapers.registry import Registry, load_registry
 from tests.localweb import LocalWeb
