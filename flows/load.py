@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from flows.state import DbFetchState
 from models.db import session_scope
-from models.store import store_raw_page, upsert, upsert_document
+from models.store import content_hash, store_raw_page, upsert, upsert_document
 from models.tables import Document, FetchState
 from models.tables import Source as SourceRow
 from scrapers.crawl import (
@@ -108,37 +108,35 @@ def store_fetched(fetched: Fetched, *, source: Source, engine: Engine, run_id: s
             upsert(session, FetchState, [state_row], run_id=run_id)
         return _outcome(url, "skipped", result, reason=str(state_row["last_reason"]))
 
-    with session_scope(engine) as session:
-        raw_hash = store_raw_page(
-            session,
-            url=result.final_url,
-            body=result.body,
-            content_type=result.content_type,
-            encoding=result.encoding,
-            run_id=run_id,
-            fetched_at=result.fetched_at,
-        )
-        state_row.update(etag=result.etag, last_modified=result.last_modified)
-        if raw_hash == previous_hash:
+    # Parse before the write transaction: SQLite has one writer, and other hosts' pages wait for it.
+    raw_hash = content_hash(result.body)
+    state_row.update(etag=result.etag, last_modified=result.last_modified)
+    if raw_hash == previous_hash:
+        with session_scope(engine) as session:
             doc = _document_by_raw(session, raw_hash)
             if doc is not None:
+                _store_raw(session, result, run_id=run_id)
                 upsert(session, FetchState, [state_row], run_id=run_id)
                 return _outcome(url, "unchanged", result, document=doc, reason="same bytes as last fetch")
-        try:
-            page = parse_page(
-                result.text if result.text is not None else result.body,
-                url=result.final_url,
-                source=source,
-                fetched_at=result.fetched_at,
-                content_type=result.content_type,
-            )
-        except Exception as exc:  # a parser bug on one page must not stop the run
-            log.exception("parsing %s failed", url)
-            state_row.update(
-                last_reason=f"parse failed: {type(exc).__name__}: {exc}"[:500], failures=failures + 1
-            )
+    try:
+        page = parse_page(
+            result.text if result.text is not None else result.body,
+            url=result.final_url,
+            source=source,
+            fetched_at=result.fetched_at,
+            content_type=result.content_type,
+        )
+    except Exception as exc:  # a parser bug on one page must not stop the run
+        log.exception("parsing %s failed", url)
+        state_row.update(
+            last_reason=f"parse failed: {type(exc).__name__}: {exc}"[:500], failures=failures + 1
+        )
+        with session_scope(engine) as session:
+            _store_raw(session, result, run_id=run_id)
             upsert(session, FetchState, [state_row], run_id=run_id)
-            return _outcome(url, "failed", result, reason=str(state_row["last_reason"]))
+        return _outcome(url, "failed", result, reason=str(state_row["last_reason"]))
+    with session_scope(engine) as session:
+        _store_raw(session, result, run_id=run_id)
         upsert(session, SourceRow, [_source_row(source)], run_id=run_id)
         stored = upsert_document(
             session,
@@ -168,6 +166,18 @@ def store_fetched(fetched: Fetched, *, source: Source, engine: Engine, run_id: s
         http_status=result.status,
         document_url=page.url,
         fetch_kind=result.kind,
+    )
+
+
+def _store_raw(session: Session, result: FetchResult, *, run_id: str | None) -> str:
+    return store_raw_page(
+        session,
+        url=result.final_url,
+        body=result.body,
+        content_type=result.content_type,
+        encoding=result.encoding,
+        run_id=run_id,
+        fetched_at=result.fetched_at,
     )
 
 
