@@ -148,3 +148,23 @@ def test_backfill_reads_each_sitemap_once_for_a_window_of_many_chunks(
         finished = connection.execute(text("SELECT count(*) FROM backfill_chunk")).scalar()
     assert set(per_path.values()) == {1}
     assert finished == len(HOSTS) * 13  # ISO weeks 2024-W01 .. 2024-W13
+
+
+def test_chiso_backfill_refresh_option_requests_every_article_again(
+    sites: Pipeline, site_web: LocalWeb, flow_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    monkeypatch.setenv("CHISO_DATABASE_URL", flow_db)
+    window = ["backfill", "--since", str(SINCE), "--until", str(UNTIL), "--redo"]
+    runner = CliRunner()
+    first = runner.invoke(app, window)
+    site_web.log.clear()
+    plain = runner.invoke(app, window)
+    plain_requests = article_requests(site_web)
+    site_web.log.clear()
+    refreshed = runner.invoke(app, [*window, "--refresh"])
+    assert (first.exit_code, plain.exit_code, refreshed.exit_code) == (0, 0, 0)
+    assert (len(plain_requests), len(article_requests(site_web))) == (0, 2 * ARTICLES)

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from models.db import get_engine, session_scope
-from models.tables import Document, FetchState, HostState, RawPage
 from flows.load import fetch_and_store
 from flows.state import DbPoliteness
+from models.db import get_engine, session_scope
+from models.tables import Document, FetchState, HostState, RawPage
 from scrapers.crawl import discover
 from scrapers.http import HttpClient
 from scrapers.registry import Link, Source
