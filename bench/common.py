@@ -179,14 +179,15 @@ def plain_tasks() -> Iterator[None]:
     import flows.extract
     import flows.ingest
 
-    saved = (flows.ingest.discover_source, flows.ingest.fetch_page, flows.ingest.extract_one)
-    flows.ingest.discover_source = saved[0].fn  # type: ignore[assignment]
-    flows.ingest.fetch_page = saved[1].fn  # type: ignore[assignment]
-    flows.ingest.extract_one = saved[2].fn  # type: ignore[assignment]
+    names = ("discover_source", "fetch_page", "fetch_pages", "extract_one", "extract_documents")
+    saved = {name: getattr(flows.ingest, name) for name in names}
+    for name, task in saved.items():
+        setattr(flows.ingest, name, task.fn)
     try:
         yield
     finally:
-        flows.ingest.discover_source, flows.ingest.fetch_page, flows.ingest.extract_one = saved
+        for name, task in saved.items():
+            setattr(flows.ingest, name, task)
 
 
 def count_rows(url: str, tables: Sequence[str], *, run_id: str | None = None) -> dict[str, int]:

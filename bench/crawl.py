@@ -89,13 +89,15 @@ def run(quick: bool) -> Result:
             latency_s=LATENCY,
             limit_pages_per_s=limit,
             limit_if_delay_counts_after_response=gap_limit,
+            limit_with_discovery_requests=pages / ours_requests * limit,
             chiso={"pages": pages, "requests": ours_requests, "seconds": ours_s},
         )
         if pages != per_host * len(HOSTS):
             result.notes.append(f"chiso stored {pages} of {per_host * len(HOSTS)} articles")
         result.notes.append(
-            f"chiso waits `delay` after each response ends, so with {LATENCY * 1000:.0f} ms latency its ceiling is "
-            f"{gap_limit:.1f} p/s ({gap_limit / limit:.2f} of the limit); Scrapy spaces request starts"
+            f"both crawlers space request starts by {DELAY}s per host; the ceiling counts robots.txt and the sitemaps "
+            f"too ({ours_requests} requests for {pages} pages), so it is {pages / ours_requests * limit:.1f} p/s, "
+            f"not {limit:.0f}"
         )
 
         if importlib.util.find_spec("scrapy") is None:

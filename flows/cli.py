@@ -120,6 +120,13 @@ VerboseOption = Annotated[
 ]
 
 
+RefreshOption = Annotated[
+    bool,
+    typer.Option(
+        "--refresh",
+        help="Request every page again, even those the sitemaps or feeds date before their last successful fetch.",
+    ),
+]
 SourcesOption = Annotated[
     list[str] | None,
     typer.Option("--source", "-s", help="Source code (repeatable); default all. See `chiso sources`."),
@@ -163,6 +170,7 @@ def run(
         str | None, typer.Option(help="Last publication day (YYYY-MM-DD); default today.")
     ] = None,
     extract: Annotated[bool, typer.Option("--extract/--no-extract", help="Extract inline.")] = True,
+    refresh: RefreshOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Ingest once, live: discover, fetch, store and extract what the sources published recently."""
@@ -177,6 +185,7 @@ def run(
             since=_day(since, name="--since"),
             until=_day(until, name="--until"),
             extract=extract,
+            refresh=refresh,
         )
     _summarise("ingest", totals)
 
@@ -190,6 +199,7 @@ def backfill(
     sources: SourcesOption = None,
     chunk: Annotated[str, typer.Option(help="month or week: the unit done and resumed at once.")] = "month",
     redo: Annotated[bool, typer.Option("--redo", help="Redo chunks an earlier backfill finished.")] = False,
+    refresh: RefreshOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Fetch a date range through the sources' sitemaps, chunk by chunk; resumes where a crashed one stopped."""
@@ -207,6 +217,7 @@ def backfill(
             sources=sources,
             chunk="week" if chunk == "week" else "month",
             redo=redo,
+            refresh=refresh,
         )
     _summarise("backfill", totals)
 

@@ -59,9 +59,10 @@ def fetch_command(
     The database is CHISO_DATABASE_URL (default data/chiso.db); the host's delay is kept across calls.
     """
     from flows.database import current_engine
+    from flows.load import fetch_and_store
     from flows.pipeline import host_map_from_env
-    from scrapers.crawl import fetch_and_store, make_client
-    from scrapers.politeness import DbPoliteness
+    from flows.state import DbPoliteness
+    from scrapers.crawl import make_client
 
     registry = _registry(sources)
     source = registry.source_for_url(url)

@@ -44,7 +44,7 @@ def reference_rows() -> dict[str, list[dict[str, Any]]]:
 
 def seed(engine: Engine, *, run_id: str | None = "seed") -> str:
     """Load reference data and sources (idempotent upserts); returns a one-line summary."""
-    from scrapers.crawl import store_sources
+    from flows.load import store_sources
     from scrapers.registry import load_registry
 
     rows = reference_rows()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import queue
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -33,6 +34,51 @@ def each(
     with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
         futures = [pool.submit(fn, item, **constants) for item in items]
         return [_outcome(f.result, stage) for f in futures]
+
+
+class Runner:
+    """Tasks submitted as earlier ones finish (a queue per host: its next batch when the last is done).
+
+    A Prefect task is submitted to the flow's task runner; a plain function (benchmarks, `.fn` calls) to a
+    bounded thread pool of `max_workers`. `completed()` yields (tag, result or exception) in finishing order
+    until nothing is pending, including what was submitted while iterating.
+    """
+
+    def __init__(self, *, max_workers: int) -> None:
+        self._done: queue.SimpleQueue[tuple[Hashable, Any, bool]] = queue.SimpleQueue()
+        self._pending = 0
+        self._max_workers = max(1, max_workers)
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def submit(self, fn: Callable[..., Any], item: Any, /, *, tag: Hashable, **constants: Any) -> None:
+        """Start fn(item, **constants); its result comes out of `completed()` under `tag`."""
+        self._pending += 1
+        if hasattr(fn, "submit"):
+            future: Any = fn.submit(item, **constants)
+            future.add_done_callback(lambda f: self._done.put((tag, f, True)))
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._max_workers)
+        plain = self._pool.submit(fn, item, **constants)
+        plain.add_done_callback(lambda f: self._done.put((tag, f, False)))
+
+    def completed(self) -> Iterator[tuple[Any, Any]]:
+        """(tag, result) as each submitted call ends; a failure is the exception, not raised."""
+        while self._pending:
+            tag, future, prefect = self._done.get()
+            self._pending -= 1
+            try:
+                value = future.result(raise_on_failure=True) if prefect else future.result()
+            except Exception as exc:
+                value = exc
+            yield tag, value
 
 
 def _outcome(result: Callable[..., T], stage: str, **kwargs: Any) -> T | BaseException:

@@ -12,10 +12,10 @@ from sqlalchemy.engine import Engine
 
 from flows.database import current_engine
 from flows.errors import ChisoError
+from flows.state import DbFetchState, DbPoliteness
 from scrapers.check import SourceCheck, check_sources
 from scrapers.crawl import make_client
 from scrapers.http import HttpClient
-from scrapers.politeness import DbPoliteness
 from scrapers.registry import Registry, Source, UnknownSourceError, load_registry
 
 RECENT_DAYS = 3
@@ -71,6 +71,7 @@ def build_pipeline(
         registry,
         host_map=host_map if host_map is not None else host_map_from_env(),
         politeness=DbPoliteness(engine),
+        cache=DbFetchState(engine),
     )
     return Pipeline(registry=registry, client=client, engine=engine)
 

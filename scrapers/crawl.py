@@ -1,23 +1,18 @@
-"""Stage functions the flows orchestrate: discover candidates, fetch and store one page. No Prefect needed."""
+"""Stage functions the flows orchestrate: discover candidates and fetch pages. No Prefect, no database.
+
+The fetch stage returns what it fetched (`Fetched`); the flows' load stage (flows.load) stores it. What the
+last fetch of a URL left behind comes in as a `PageState` (scrapers.state), read by the flows.
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
-from models.db import session_scope
-from models.store import store_raw_page, upsert, upsert_document
-from models.tables import Document, FetchState
-from models.tables import Source as SourceRow
 from scrapers.discover import (
     Candidate,
     canonical_url,
@@ -29,8 +24,8 @@ from scrapers.discover import (
     walk_sitemaps,
 )
 from scrapers.http import FetchResult, HttpClient
-from scrapers.parse import is_html, parse_page
 from scrapers.registry import Registry, Source
+from scrapers.state import PageState
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +48,8 @@ class DiscoveryResult:
 class FetchOutcome:
     """What fetch_and_store did with one URL.
 
-    stored: a new or changed document; unchanged: fetched, same content; not_modified: 304;
+    stored: a new or changed document; unchanged: fetched, same content; not_modified: 304, or not
+    requested at all because discovery dates it before the last successful fetch (`fetch_kind` "fresh");
     skipped: not fetched or not a page (retry not yet due, not HTML); failed: see `reason` (one line).
     """
 
@@ -86,10 +82,11 @@ class SourceReport:
 def _fetcher(
     client: HttpClient, problems: list[str], *, accept: str, what: str
 ) -> Callable[[str], bytes | None]:
+    # Conditional on the client's cache: an unchanged feed or sitemap answers 304 and its kept body is read.
     def fetch(url: str) -> bytes | None:
-        result = client.fetch(url, accept=accept)
-        if result.ok:
-            return result.body
+        result, body = client.fetch_cached(url, accept=accept)
+        if body is not None:
+            return body
         problems.append(f"{what} {url}: {result.reason}")
         return None
 
@@ -177,221 +174,65 @@ def _listing_hook(source: Source) -> Callable[..., list[Candidate]] | None:
     return hook if callable(hook) else None
 
 
-# --- fetch and store -------------------------------------------------------------------------------
+# --- fetch -----------------------------------------------------------------------------------------
 
 
-def store_sources(engine: Engine, sources: Iterable[Source], *, run_id: str | None) -> int:
-    """Upsert the registry's sources into the source table (documents reference them)."""
-    rows = [_source_row(s) for s in sources]
-    with session_scope(engine) as session:
-        return upsert(session, SourceRow, rows, run_id=run_id)
+@dataclass(frozen=True)
+class Fetched:
+    """One URL after the fetch stage: the response (None when not requested) and the state it started from."""
+
+    url: str
+    key: str
+    previous: PageState | None
+    result: FetchResult | None = None
+    skip_reason: str | None = None
 
 
-def _source_row(source: Source) -> dict[str, object]:
-    return {
-        "code": source.code,
-        "name": source.name,
-        "lang": source.lang,
-        "base_url": source.base_url,
-        "kind": "icf" if source.parser == "icf" else "news",
-    }
+def fetch_page(url: str, *, client: HttpClient, previous: PageState | None, force: bool = False) -> Fetched:
+    """GET one page, conditionally when its content is stored; not at all while a recorded retry is not due.
 
-
-def fetch_and_store(
-    url: str,
-    *,
-    source: Source,
-    client: HttpClient,
-    engine: Engine,
-    run_id: str | None,
-    force: bool = False,
-) -> FetchOutcome:
-    """Fetch one page (conditional GET from its fetch_state), archive the bytes, parse, upsert the document.
-
-    Network and HTTP problems come back as a failed outcome with a one-line reason and are recorded in
-    fetch_state; a 304 or identical bytes re-process nothing. `force` ignores a recorded retry time.
+    `force` ignores a recorded retry time. Network and HTTP problems are in the result, never raised.
     """
     key = canonical_url(url)
-    host = (urlsplit(key).hostname or "").lower()
-    with session_scope(engine) as session:
-        state = session.get(FetchState, key)
-        previous = _state_dict(state)
-    now = client.now()
-    retry_at = previous.get("next_allowed_at")
-    if not force and isinstance(retry_at, datetime) and retry_at > now:
-        return FetchOutcome(
-            url=url,
-            status="skipped",
-            reason=f"retry not before {retry_at.isoformat(timespec='seconds')}",
+    retry_at = previous.next_allowed_at if previous else None
+    if not force and retry_at is not None and retry_at > client.now():
+        return Fetched(
+            url, key, previous, skip_reason=f"retry not before {retry_at.isoformat(timespec='seconds')}"
         )
-    stored_before = bool(previous.get("content_hash"))
+    stored_before = previous is not None and bool(previous.content_hash)
     result = client.fetch(
         url,
-        etag=_str(previous.get("etag")) if stored_before else None,
-        last_modified=_str(previous.get("last_modified")) if stored_before else None,
+        etag=previous.etag if previous is not None and stored_before else None,
+        last_modified=previous.last_modified if previous is not None and stored_before else None,
     )
-    failures = previous.get("failures")
-    failures = failures if isinstance(failures, int) else 0
-    state_row: dict[str, object] = {
-        "url": key,
-        "host": host,
-        "last_status": result.status,
-        "last_reason": result.reason[:500],
-        "etag": previous.get("etag"),
-        "last_modified": previous.get("last_modified"),
-        "content_hash": previous.get("content_hash"),
-        "last_fetched_at": result.fetched_at,
-        "next_allowed_at": None,
-        "failures": 0,
-    }
+    return Fetched(url, key, previous, result=result)
 
-    if result.not_modified:
-        with session_scope(engine) as session:
-            upsert(session, FetchState, [state_row], run_id=run_id)
-            doc = _document_by_raw(session, _str(previous.get("content_hash")))
-        return _outcome(url, "not_modified", result, document=doc)
 
-    if not result.ok:
-        state_row.update(failures=failures + 1, next_allowed_at=result.retry_at)
-        with session_scope(engine) as session:
-            upsert(session, FetchState, [state_row], run_id=run_id)
-        return _outcome(url, "failed", result)
+def is_fresh(candidate: Candidate, previous: PageState | None) -> bool:
+    """Whether discovery says the page has not changed since its last successful fetch: no request needed.
 
-    if not is_html(result.content_type, result.body):
-        state_row["last_reason"] = f"not an HTML page ({result.content_type or 'no content type'})"
-        with session_scope(engine) as session:
-            upsert(session, FetchState, [state_row], run_id=run_id)
-        return _outcome(url, "skipped", result, reason=str(state_row["last_reason"]))
+    Needs a date from discovery (sitemap lastmod, else the sitemap or feed date) and a stored fetch at or
+    after it; anything unknown is fetched (conditionally).
+    """
+    changed = candidate.changed_at
+    if previous is None or not previous.succeeded or previous.last_fetched_at is None or changed is None:
+        return False
+    fetched = previous.last_fetched_at
+    if changed.tzinfo is None or fetched.tzinfo is None:
+        return False
+    return changed <= fetched
 
-    with session_scope(engine) as session:
-        raw_hash = store_raw_page(
-            session,
-            url=result.final_url,
-            body=result.body,
-            content_type=result.content_type,
-            encoding=result.encoding,
-            run_id=run_id,
-            fetched_at=result.fetched_at,
-        )
-        state_row.update(etag=result.etag, last_modified=result.last_modified)
-        if raw_hash == previous.get("content_hash"):
-            doc = _document_by_raw(session, raw_hash)
-            if doc is not None:
-                upsert(session, FetchState, [state_row], run_id=run_id)
-                return _outcome(url, "unchanged", result, document=doc, reason="same bytes as last fetch")
-        try:
-            page = parse_page(
-                result.text if result.text is not None else result.body,
-                url=result.final_url,
-                source=source,
-                fetched_at=result.fetched_at,
-                content_type=result.content_type,
-            )
-        except Exception as exc:  # a parser bug on one page must not stop the run
-            log.exception("parsing %s failed", url)
-            state_row.update(
-                last_reason=f"parse failed: {type(exc).__name__}: {exc}"[:500], failures=failures + 1
-            )
-            upsert(session, FetchState, [state_row], run_id=run_id)
-            return _outcome(url, "failed", result, reason=str(state_row["last_reason"]))
-        upsert(session, SourceRow, [_source_row(source)], run_id=run_id)
-        stored = upsert_document(
-            session,
-            {
-                "url": page.url,
-                "source_code": source.code,
-                "title": page.title,
-                "published_at": page.published_at,
-                "lang": page.lang,
-                "text": page.text,
-                "raw_hash": raw_hash,
-                "etag": result.etag,
-                "last_modified": result.last_modified,
-                "fetch_status": result.status,
-                "fetched_at": result.fetched_at,
-            },
-            run_id=run_id,
-        )
-        state_row["content_hash"] = raw_hash
-        upsert(session, FetchState, [state_row], run_id=run_id)
+
+def fresh_outcome(candidate: Candidate, previous: PageState) -> FetchOutcome:
+    """The outcome of a page not requested because discovery says it is unchanged since its last fetch."""
+    when = previous.last_fetched_at.isoformat(timespec="seconds") if previous.last_fetched_at else "?"
+    changed = candidate.changed_at.isoformat(timespec="seconds") if candidate.changed_at else "?"
     return FetchOutcome(
-        url=url,
-        status="stored" if stored.changed else "unchanged",
-        reason=result.reason if stored.changed else "text unchanged",
-        document_id=stored.id,
-        changed=stored.changed,
-        http_status=result.status,
-        document_url=page.url,
-        fetch_kind=result.kind,
+        url=candidate.url,
+        status="not_modified",
+        reason=f"not requested: changed {changed}, fetched {when}",
+        fetch_kind="fresh",
     )
-
-
-def _state_dict(state: FetchState | None) -> dict[str, object]:
-    if state is None:
-        return {}
-    return {
-        "etag": state.etag,
-        "last_modified": state.last_modified,
-        "content_hash": state.content_hash,
-        "next_allowed_at": state.next_allowed_at,
-        "failures": state.failures,
-    }
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _document_by_raw(session: Session, raw_hash: str | None) -> tuple[int, str] | None:
-    if not raw_hash:
-        return None
-    row = session.execute(
-        select(Document.id, Document.url).where(Document.raw_hash == raw_hash).limit(1)  # type: ignore[call-overload]
-    ).first()
-    return (int(row.id), str(row.url)) if row is not None else None
-
-
-def _outcome(
-    url: str,
-    status: OutcomeStatus,
-    result: FetchResult,
-    *,
-    document: tuple[int, str] | None = None,
-    reason: str | None = None,
-) -> FetchOutcome:
-    return FetchOutcome(
-        url=url,
-        status=status,
-        reason=reason or result.reason,
-        document_id=document[0] if document else None,
-        changed=False,
-        http_status=result.status,
-        document_url=document[1] if document else None,
-        fetch_kind=result.kind,
-    )
-
-
-# --- one source end to end -------------------------------------------------------------------------
-
-
-def crawl_source(
-    source: Source,
-    client: HttpClient,
-    *,
-    engine: Engine,
-    run_id: str | None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    mode: DiscoveryMode = "recent",
-    limit: int | None = None,
-) -> SourceReport:
-    """Discover then fetch-and-store every candidate of one source, sequentially (flows parallelise per host)."""
-    found = discover(source, client, since=since, until=until, mode=mode)
-    candidates: Sequence[Candidate] = found.candidates[:limit] if limit is not None else found.candidates
-    outcomes = tuple(
-        fetch_and_store(c.url, source=source, client=client, engine=engine, run_id=run_id) for c in candidates
-    )
-    return SourceReport(source_code=source.code, discovery=found, outcomes=outcomes)
 
 
 def make_client(registry: Registry, **options: Any) -> HttpClient:

@@ -37,6 +37,13 @@ class Candidate:
     published: datetime | None = None
     source_code: str | None = None
     summary: str = ""
+    # When the discovery input says the page last changed (sitemap lastmod, feed <updated>), if it says.
+    modified: datetime | None = None
+
+    @property
+    def changed_at(self) -> datetime | None:
+        """The page's last change as discovery knows it: its modification date, else its publication date."""
+        return self.modified or self.published
 
 
 # --- canonical URLs --------------------------------------------------------------------------------
@@ -172,6 +179,7 @@ def parse_feed(data: bytes | str, *, feed_url: str, source_code: str | None = No
                 published = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         summary = _plain(entry.get("summary") or "")
         title = _plain(entry.get("title") or "") or None
+        # No `modified` from feeds: feedparser maps a missing <updated> onto the publication date.
         candidates.append(
             Candidate(url=url, title=title, published=published, source_code=source_code, summary=summary)
         )
@@ -387,7 +395,13 @@ def walk_sitemaps(
             when = entry.published or entry.lastmod
             if not in_range(when, since=since, until=until):
                 continue
-            candidate = Candidate(url=entry.url, title=entry.title, published=when, source_code=source_code)
+            candidate = Candidate(
+                url=entry.url,
+                title=entry.title,
+                published=when,
+                source_code=source_code,
+                modified=entry.lastmod,
+            )
             found.setdefault(canonical_url(entry.url), candidate)
     return SitemapWalk(candidates=tuple(found.values()), visited=tuple(visited), problems=tuple(problems))
 
@@ -573,5 +587,12 @@ def dedupe(candidates: Iterable[Candidate]) -> list[Candidate]:
             published=known.published or candidate.published,
             source_code=known.source_code or candidate.source_code,
             summary=known.summary or candidate.summary,
+            modified=_latest(known.modified, candidate.modified),
         )
     return list(merged.values())
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    return max(_aware(a), _aware(b))

@@ -21,6 +21,7 @@ from protego import Protego
 from scrapers.encoding import decode_body, is_textual
 from scrapers.politeness import MemoryPoliteness, PolitenessStore
 from scrapers.registry import DEFAULT_DELAY_SECONDS, DEFAULT_USER_AGENT, Registry, origin_of, server_of
+from scrapers.state import Cached, ConditionalCache
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/rss+xml;q=0.9,*/*;q=0.8"
@@ -159,6 +160,7 @@ class HttpClient:
         allow_private_hosts: bool = False,
         host_map: Mapping[str, str] | None = None,
         politeness: PolitenessStore | None = None,
+        cache: ConditionalCache | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] | None = None,
@@ -183,13 +185,17 @@ class HttpClient:
         self.allow_private_hosts = allow_private_hosts or env_allows_private_hosts()
         self.host_map = {h.lower(): target for h, target in (host_map or {}).items()}
         self.politeness: PolitenessStore = politeness or MemoryPoliteness()
+        # Validators and bodies of robots.txt, feeds and sitemaps; None: they are fetched unconditionally.
+        self.cache = cache
         self._clock = clock
         self._sleep = sleep
         self._now = now or (lambda: datetime.fromtimestamp(self._clock(), UTC))
         self._rng = rng or random.Random()
         self._resolver = resolver
-        self._session = session or requests.Session()
+        # One connection pool per server (keep-alive per host); an injected session serves every server.
+        self._session = session
         self._owns_session = session is None
+        self._sessions: dict[str, requests.Session] = {}
         self.timeout = (connect_timeout, read_timeout)
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
@@ -212,6 +218,7 @@ class HttpClient:
         *,
         host_map: Mapping[str, str] | None = None,
         politeness: PolitenessStore | None = None,
+        cache: ConditionalCache | None = None,
         **options: Any,
     ) -> HttpClient:
         """A client allowed on the registry's hosts, with its delays, User-Agent and private-host setting.
@@ -225,14 +232,18 @@ class HttpClient:
             "allow_private_hosts": registry.allow_private_hosts,
             "host_map": host_map,
             "politeness": politeness,
+            "cache": cache,
         }
         settings.update(options)
         return cls(**settings)
 
     def close(self) -> None:
-        """Close the underlying session if the client created it."""
+        """Close the underlying sessions if the client created them."""
         if self._owns_session:
-            self._session.close()
+            with self._locks_guard:
+                sessions, self._sessions = list(self._sessions.values()), {}
+            for session in sessions:
+                session.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -278,11 +289,7 @@ class HttpClient:
     ) -> FetchResult:
         """GET the URL politely; conditional when validators are given. Never raises for network problems."""
         started = time.perf_counter()
-        headers = {"Accept": accept}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        headers = {"Accept": accept, **_validators(etag, last_modified)}
         attempts = 0
         final_url = url
         exchange = _Exchange(url=url)
@@ -316,6 +323,26 @@ class HttpClient:
             elapsed=time.perf_counter() - started,
             retry_at=retry_at,
         )
+
+    def fetch_cached(self, url: str, *, accept: str = DEFAULT_ACCEPT) -> tuple[FetchResult, bytes | None]:
+        """GET a discovery resource conditionally from the client's cache; the body is the cached one on a 304.
+
+        The body is None when the fetch failed (or a 304 came without a cached body to go with it).
+        """
+        cached = self.cache.recall(url) if self.cache is not None else None
+        result = self.fetch(
+            url,
+            etag=cached.etag if cached else None,
+            last_modified=cached.last_modified if cached else None,
+            accept=accept,
+        )
+        if result.not_modified:
+            return result, cached.body if cached else None
+        if result.ok and self.cache is not None and (result.etag or result.last_modified):
+            self.cache.remember(
+                url, Cached(etag=result.etag, last_modified=result.last_modified, body=result.body)
+            )
+        return result, result.body if result.ok else None
 
     def backoff_wait(self, attempt: int) -> float:
         """The wait after failed attempt n (1-based): base * 2**(n-1), capped, with equal jitter in [w/2, w]."""
@@ -457,16 +484,26 @@ class HttpClient:
                     kind="retry_later",
                     reason=f"{host} asked us to wait until {at.isoformat(timespec='seconds')}",
                 )
+            # Book this request's start slot before waiting for it: starts are spaced by the delay, so the
+            # response's latency is not added to it (one request per host at a time: the lock).
+            slot = self.politeness.reserve(host, delay=self.delay_for(host), now=self._clock())
+            wait = slot - self._clock()
             if wait > 0:
                 self._sleep(wait)
-            try:
-                return self._send(url, target, request_headers, max_bytes=max_bytes)
-            finally:
-                self._defer(host, self.delay_for(host))
+            return self._send(url, target, request_headers, max_bytes=max_bytes)
+
+    def _session_for(self, server: str) -> requests.Session:
+        if self._session is not None:
+            return self._session
+        with self._locks_guard:
+            session = self._sessions.get(server)
+            if session is None:
+                session = self._sessions[server] = requests.Session()
+            return session
 
     def _send(self, url: str, target: str, headers: Mapping[str, str], *, max_bytes: int) -> _Exchange:
         try:
-            response = self._session.get(
+            response = self._session_for(server_of(url)).get(
                 target, headers=dict(headers), stream=True, allow_redirects=False, timeout=self.timeout
             )
         except requests.exceptions.Timeout as exc:
@@ -530,9 +567,22 @@ class HttpClient:
             if cached is not None and cached.expires > self._clock():
                 return cached
             robots_url = f"{origin}/robots.txt"
-            exchange, _ = self._follow(
-                robots_url, {"Accept": "text/plain,*/*;q=0.5"}, max_bytes=ROBOTS_MAX_BYTES, check_robots=False
-            )
+            headers = {"Accept": "text/plain,*/*;q=0.5"}
+            remembered = self.cache.recall(robots_url) if self.cache is not None else None
+            if remembered is not None:
+                headers.update(_validators(remembered.etag, remembered.last_modified))
+            exchange, _ = self._follow(robots_url, headers, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
+            if exchange.kind == "ok" and exchange.status == 304 and remembered is not None:
+                exchange.status, exchange.body = 200, remembered.body
+            elif exchange.kind == "ok" and 200 <= exchange.status < 300 and self.cache is not None:
+                etag, modified = (
+                    (exchange.headers or {}).get("ETag"),
+                    (exchange.headers or {}).get("Last-Modified"),
+                )
+                if etag or modified:
+                    self.cache.remember(
+                        robots_url, Cached(etag=etag, last_modified=modified, body=exchange.body)
+                    )
             now = self._clock()
             if exchange.kind == "ok" and 200 <= exchange.status < 300:
                 text, _encoding = decode_body(exchange.body, content_type=None)
@@ -600,6 +650,16 @@ class HttpClient:
             kind=kind,
             retry_at=retry_at,
         )
+
+
+def _validators(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """The conditional-request headers for these validators."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
 
 
 def _short(exc: BaseException) -> str:

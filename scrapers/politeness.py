@@ -1,17 +1,16 @@
-"""Where the client remembers when each host may be asked again: in memory, or in the host_state table."""
+"""Where the client keeps each host's request schedule: the Protocol, and the in-memory store.
+
+The client spaces request *starts* per host: it reserves the next start slot (max(now, next allowed))
+and moves the host's next allowed time to slot + delay before it waits for the slot, so a response's
+latency does not add to the delay. A store shared by processes (the host_state table) is provided by the
+flows (flows.state.DbPoliteness); the scrapers never import the database layer.
+"""
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+import time
 from typing import Protocol
-
-from sqlalchemy.engine import Engine
-
-from models.db import session_scope
-from models.store import upsert
-from models.tables import HostState
-from models.types import utcnow
 
 
 class PolitenessStore(Protocol):
@@ -23,6 +22,13 @@ class PolitenessStore(Protocol):
 
     def record(self, host: str, *, next_allowed: float, crawl_delay: float | None) -> None:
         """Remember when the host may be asked again (and its robots Crawl-delay, for operators)."""
+        ...
+
+    def reserve(self, host: str, *, delay: float, now: float | None = None) -> float:
+        """Atomically book the host's next start slot, max(now, next allowed); next allowed becomes slot + delay.
+
+        `now` is the caller's clock (epoch seconds); stores default to the wall clock.
+        """
         ...
 
 
@@ -41,29 +47,9 @@ class MemoryPoliteness:
         with self._lock:
             self._next[host] = next_allowed
 
-
-class DbPoliteness:
-    """Politeness shared by processes through the host_state table, so `chiso fetch` twice keeps the delay.
-
-    The client's clock must then be wall-clock epoch seconds (the default, time.time).
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def next_allowed(self, host: str) -> float | None:
-        with session_scope(self._engine) as session:
-            state = session.get(HostState, host)
-            if state is None or state.next_allowed_at is None:
-                return None
-            return state.next_allowed_at.timestamp()
-
-    def record(self, host: str, *, next_allowed: float, crawl_delay: float | None) -> None:
-        row = {
-            "host": host,
-            "next_allowed_at": datetime.fromtimestamp(next_allowed, UTC),
-            "crawl_delay": crawl_delay,
-            "updated_at": utcnow(),
-        }
-        with session_scope(self._engine) as session:
-            upsert(session, HostState, [row], run_id=None)
+    def reserve(self, host: str, *, delay: float, now: float | None = None) -> float:
+        current = time.time() if now is None else now
+        with self._lock:
+            slot = max(current, self._next.get(host, current))
+            self._next[host] = slot + delay
+            return slot

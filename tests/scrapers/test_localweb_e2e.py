@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from flows.load import crawl_source, fetch_and_store
 from models.db import get_engine, session_scope
 from models.tables import Document, RawPage
-from scrapers.crawl import crawl_source, fetch_and_store
 from scrapers.http import HttpClient
 from scrapers.registry import Registry, load_registry
 from tests.localweb import LocalWeb
@@ -24,7 +24,9 @@ REGISTRY = load_registry()
 VOV_ARTICLE = "https://vov.vn/kinh-te/binh-duong-lan-thu-3-lien-tiep-vao-top-7-cong-dong-thong-minh-the-gioi-post1028341.vov"
 VOV_PATH = "/kinh-te/binh-duong-lan-thu-3-lien-tiep-vao-top-7-cong-dong-thong-minh-the-gioi-post1028341.vov"
 VOV_OTHER = "https://vov.vn/kinh-te/binh-duong-thu-hut-hon-1-2-ty-usd-von-fdi-trong-9-thang-post1051277.vov"
-TIMING_SLACK = 0.02  # the server stamps arrival a little after the client sends
+# The client spaces request starts on its clock; the server stamps arrivals after the send, with the jitter of a
+# loaded machine (up to tens of ms), so arrivals may be a little closer than the delay.
+TIMING_SLACK = 0.1
 
 
 @pytest.fixture(scope="module")
