@@ -18,6 +18,7 @@ from extractors.catalogue import (
 from extractors.context import DocContext, Sentence, all_matches, first_match
 from extractors.entities import Mention, community_mentions, list_item_entity, location_tail_end
 from extractors.periods import ORDINALS, YEAR_RE, relative_year, small_number
+from extractors.prefilter import Prefilter
 from extractors.ranktables import row_rank
 from extractors.records import RankingRecord
 
@@ -166,15 +167,11 @@ def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | 
 
 
 @cache
-def _gate(lang: str) -> re.Pattern[str]:
-    """One pass that tells whether a sentence can hold any ranking trigger at all (most sentences cannot)."""
-    parts = [p.pattern for pr in program_rules() for p in (*pr.triggers[lang], *pr.generic_triggers[lang])]
-    parts += [
-        p.pattern for name in ("rank_n", "rank_first", "rank_last", "rank_top") for p in rule(name, lang)
-    ]
-    parts += [p.pattern for p in rule("program_anaphor", lang)]
-    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p) for p in parts]
-    return re.compile("|".join(f"(?:{p})" for p in unnamed), re.IGNORECASE)
+def _gate(lang: str) -> Prefilter:
+    """One test that tells whether a sentence can hold any ranking trigger at all (most sentences cannot)."""
+    parts = [p for pr in program_rules() for p in (*pr.triggers[lang], *pr.generic_triggers[lang])]
+    parts += [p for name in ("rank_n", "rank_first", "rank_last", "rank_top") for p in rule(name, lang)]
+    return Prefilter((*parts, *rule("program_anaphor", lang)))
 
 
 @cache
@@ -201,7 +198,7 @@ def find_triggers(
     """The sentence's triggers, and the programs it names (with or without a rank) for the document context."""
     sent = ctx.sentences[idx]
     text = sent.text
-    if not _gate(ctx.lang).search(text):
+    if not _gate(ctx.lang).search_any(text):
         return [], []
     found: list[Trigger] = []
     index_spans: list[tuple[int, int, str]] = []
