@@ -6,13 +6,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 
-from extractors.catalogue import rule
 from extractors.document import DocumentText, split_sentences
 from extractors.entities import Mention, find_mentions
 from extractors.numbers import Convention, detect_convention
-from extractors.prefilter import Prefilter
+from extractors.prefilter import rule_candidates
 
 MERGER_DAY = date(2025, 7, 1)
 PROVINCES_BEFORE, PROVINCES_AFTER = 63, 34
@@ -46,24 +44,13 @@ class DocContext:
         return PROVINCES_BEFORE if pub.date() < MERGER_DAY else PROVINCES_AFTER
 
 
-@cache
-def rule_prefilter(name: str, lang: str) -> Prefilter:
-    """The patterns of rule `name` for `lang` with the words each needs (see extractors.prefilter)."""
-    return Prefilter(rule(name, lang))
-
-
-def candidate_patterns(name: str, lang: str, text: str) -> list[re.Pattern[str]]:
-    """The patterns of rule `name` that can match `text` (the others lack a word they need), in rule order."""
-    return rule_prefilter(name, lang).candidates(text)
-
-
 def first_match(
     name: str, lang: str, text: str, pos: int = 0, endpos: int | None = None
 ) -> re.Match[str] | None:
     """Earliest match of any pattern of rule `name` in text[pos:endpos]."""
     best: re.Match[str] | None = None
     end = len(text) if endpos is None else endpos
-    for pat in candidate_patterns(name, lang, text):
+    for pat in rule_candidates(name, lang, text):
         m = pat.search(text, pos, end)
         if m and (best is None or m.start() < best.start()):
             best = m
@@ -71,7 +58,7 @@ def first_match(
 
 
 def all_matches(name: str, lang: str, text: str) -> list[re.Match[str]]:
-    pats = candidate_patterns(name, lang, text)
+    pats = rule_candidates(name, lang, text)
     if not pats:
         return []
     out = [m for pat in pats for m in pat.finditer(text)]

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from extractors.catalogue import rule
 from extractors.numbers import SPELLED
+from extractors.prefilter import rule_candidates
 
 # Counts of months, quarters or years in a streak: the spelled-out numbers from 2 up, plus "mười một".
 WORD_NUMBERS = {word: n for words in SPELLED.values() for word, n in words.items() if 2 <= n <= 12} | {
@@ -162,7 +162,7 @@ def find_periods(text: str, *, lang: str, published: datetime | None) -> list[Pe
     found: list[PeriodMention] = []
     taken: list[tuple[int, int]] = []
     for kind in PERIOD_RULES:
-        for pat in rule(kind, lang):
+        for pat in rule_candidates(kind, lang, text):
             for m in pat.finditer(text):
                 if m.end() == m.start() or any(m.start() < e and s < m.end() for s, e in taken):
                     continue
@@ -178,7 +178,7 @@ def relative_year(text: str, *, lang: str, published: datetime | None) -> tuple[
     """("năm nay" / "last year" ...) -> (year, start, end) against the publication date."""
     if published is None:
         return None
-    for pat in rule("relative_year", lang):
+    for pat in rule_candidates("relative_year", lang, text):
         m = pat.search(text)
         if m:
             delta = 0 if m.groupdict().get("this") else -1 if m.groupdict().get("last") else 1

@@ -148,27 +148,27 @@ class Prefilter:
     def __init__(self, patterns: tuple[re.Pattern[str], ...]) -> None:
         self.patterns = patterns
         self.words = tuple(needles(p) for p in patterns)
-        every = [w for ws in self.words if ws is not None for w in ws]
-        # the words are canonical lowercase text: one case-sensitive search over the lowercased sentence, with
+        # the words are canonical lowercase text: case-sensitive searches over the lowercased sentence, with
         # alternatives shared by prefix (Python's engine has no multi-string search of its own)
-        self.any_word = (
-            re.compile(trie_words(sorted(set(every)))) if every and None not in self.words else None
+        self._tests = tuple(
+            (p, None if ws is None else re.compile(trie_words(list(ws))).search)
+            for p, ws in zip(patterns, self.words, strict=True)
         )
+        every = sorted({w for ws in self.words if ws is not None for w in ws})
+        self._any_word = re.compile(trie_words(every)).search if every and None not in self.words else None
+        # with one pattern, or with every pattern needing the same words, the one search decides for all
+        self._all_or_none = len({ws for ws in self.words}) == 1
 
     def candidates(self, text: str) -> list[re.Pattern[str]]:
         """The patterns that can match `text`, in their order; a pattern left out has no match in it."""
-        low = canon_cached(text)
-        if self.any_word is not None and self.any_word.search(low) is None:
+        if not self.patterns:
             return []
-        return [p for p, ws in zip(self.patterns, self.words, strict=True) if ws is None or _has_any(low, ws)]
-
-    def search_any(self, text: str) -> bool:
-        """Whether any of the patterns matches `text` (like one search of their alternation)."""
-        return any(p.search(text) is not None for p in self.candidates(text))
-
-
-def _has_any(low: str, words: tuple[str, ...]) -> bool:
-    return any(w in low for w in words)
+        low = canon_cached(text)
+        if self._any_word is not None and self._any_word(low) is None:
+            return []
+        if self._all_or_none:
+            return list(self.patterns)
+        return [p for p, test in self._tests if test is None or test(low) is not None]
 
 
 def trie_words(words: list[str]) -> str:
@@ -187,3 +187,16 @@ def trie_words(words: list[str]) -> str:
         return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
     return build(trie)
+
+
+@cache
+def rule_prefilter(name: str, lang: str) -> Prefilter:
+    """The patterns of catalogue rule `name` for `lang` with the words each needs."""
+    from extractors.catalogue import rule
+
+    return Prefilter(rule(name, lang))
+
+
+def rule_candidates(name: str, lang: str, text: str) -> list[re.Pattern[str]]:
+    """The patterns of rule `name` that can match `text` (the others lack a word they need), in rule order."""
+    return rule_prefilter(name, lang).candidates(text)

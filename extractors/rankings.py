@@ -18,7 +18,7 @@ from extractors.catalogue import (
 from extractors.context import DocContext, Sentence, all_matches, first_match
 from extractors.entities import Mention, community_mentions, list_item_entity, location_tail_end
 from extractors.periods import ORDINALS, YEAR_RE, relative_year, small_number
-from extractors.prefilter import Prefilter
+from extractors.prefilter import Prefilter, rule_candidates
 from extractors.ranktables import row_rank
 from extractors.records import RankingRecord
 
@@ -143,7 +143,7 @@ def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | 
     """(start, end, rank, kind) for rank phrases: kind n / first / last / top."""
     out: list[tuple[int, int, int | None, str]] = []
     for kind, name in (("n", "rank_n"), ("first", "rank_first"), ("last", "rank_last"), ("top", "rank_top")):
-        if not _rule_gate(name, ctx.lang).search(text):
+        if not rule_candidates(name, ctx.lang, text):
             continue
         for m in all_matches(name, ctx.lang, text):
             rank: int | None = None
@@ -174,13 +174,6 @@ def _gate(lang: str) -> Prefilter:
     return Prefilter((*parts, *rule("program_anaphor", lang)))
 
 
-@cache
-def _rule_gate(name: str, lang: str) -> re.Pattern[str]:
-    """One pattern telling whether any pattern of rule `name` can match (one search, not one per pattern)."""
-    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p.pattern) for p in rule(name, lang)]
-    return re.compile("|".join(f"(?:{p})" for p in unnamed) or "(?!)", re.IGNORECASE)
-
-
 def clauses(ctx: DocContext, text: str) -> list[tuple[int, int]]:
     """Spans of the clauses a contrast ("trong khi", "while", "tandis que") splits a sentence into."""
     cuts = [m.start() for m in all_matches("clause_contrast", ctx.lang, text)]
@@ -198,7 +191,8 @@ def find_triggers(
     """The sentence's triggers, and the programs it names (with or without a rank) for the document context."""
     sent = ctx.sentences[idx]
     text = sent.text
-    if not _gate(ctx.lang).search_any(text):
+    live = set(_gate(ctx.lang).candidates(text))
+    if not any(p.search(text) for p in live):
         return [], []
     found: list[Trigger] = []
     index_spans: list[tuple[int, int, str]] = []
@@ -207,6 +201,8 @@ def find_triggers(
             (p, True) for p in pr.generic_triggers[ctx.lang]
         ]
         for pat, generic in pats:
+            if pat not in live:
+                continue  # lacks a word it needs: no match in this sentence
             for m in pat.finditer(text):
                 if generic and not _icf_ok(ctx, idx, m):
                     continue
