@@ -20,6 +20,7 @@ from extractors.context import DocContext, Sentence, all_matches, first_match
 from extractors.entities import Mention
 from extractors.numbers import PER_PERSON, Quantity, find_quantities, parse_spelled, spelled_words, to_number
 from extractors.periods import PeriodMention, find_periods, relative_year
+from extractors.prefilter import Prefilter
 from extractors.records import IndicatorRecord
 
 GROWTH_INDICATORS = frozenset({"grdp_growth"})
@@ -539,10 +540,16 @@ def _count_noun_words(lang: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in nouns) + r")(?!\w)", re.IGNORECASE)
 
 
+@cache
+def _count_noun_filter(lang: str) -> Prefilter:
+    """The count nouns as prefilter words: the long alternation is searched only where one may be."""
+    return Prefilter((_count_noun_words(lang),))
+
+
 def _spelled_counts(ctx: DocContext, text: str, quantities: list[Quantity]) -> list[Quantity]:
     """Counts written in words before a count noun ("Thirty new projects", "six IPs", "neuf projets")."""
     out: list[Quantity] = []
-    if not _count_noun_words(ctx.lang).search(text):
+    if not _count_noun_filter(ctx.lang).candidates(text) or not _count_noun_words(ctx.lang).search(text):
         return out
     taken = [(q.start, q.end) for q in quantities]
     nouns = open_figures().count_units[ctx.lang]

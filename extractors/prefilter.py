@@ -18,12 +18,12 @@ try:  # the parser and case-folding tables of the `re` module itself (Python 3.1
     _parser: Any = importlib.import_module("re._parser")
     _c: Any = importlib.import_module("re._constants")
     _EXTRA_CASES: dict[int, tuple[int, ...]] | None = importlib.import_module("re._casefix")._EXTRA_CASES
-    LITERAL, SUBPATTERN, BRANCH = _c.LITERAL, _c.SUBPATTERN, _c.BRANCH
+    LITERAL, SUBPATTERN, BRANCH, ASSERT = _c.LITERAL, _c.SUBPATTERN, _c.BRANCH, _c.ASSERT
     _ZERO_WIDTH: tuple[Any, ...] = (_c.AT, _c.ASSERT, _c.ASSERT_NOT)
     _REPEATS: tuple[Any, ...] = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
 except (ImportError, AttributeError):  # another Python: no prefilter, every pattern is searched
     _EXTRA_CASES = None
-    LITERAL = SUBPATTERN = BRANCH = None
+    LITERAL = SUBPATTERN = BRANCH = ASSERT = None
     _ZERO_WIDTH = _REPEATS = ()
 
 MAX_ALTERNATIVES = 32  # literal alternatives kept per position before giving up on a longer word
@@ -102,7 +102,9 @@ def _required(items: Any) -> frozenset[str] | None:
     run: set[str] | None = None  # the literal strings the match can have just read, contiguously
     for op, av in items:
         if op in _ZERO_WIDTH:
-            continue  # a boundary or lookaround reads nothing: the run goes on
+            if op == ASSERT and (look := _required(av[1])) is not None:
+                cands.append(look)  # a lookaround that must hold reads text the match needs around it
+            continue  # a boundary or lookaround consumes nothing: the run goes on
         lits = _literal_strings([(op, av)])
         if lits is not None and (run is None or len(run) * len(lits) <= MAX_ALTERNATIVES):
             run = lits if run is None else {a + b for a, b in product(run, lits)}

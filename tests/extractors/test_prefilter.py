@@ -7,6 +7,8 @@ import re
 import pytest
 
 from extractors.catalogue import LANGS, program_rules, rule, rule_names
+from extractors.indicators import _count_noun_words
+from extractors.numbers import _grammar
 from extractors.prefilter import Prefilter, canon, needles
 from tests.extractors.gold import load_articles, load_sentences
 
@@ -22,6 +24,8 @@ from tests.extractors.gold import load_articles, load_sentences
         (r"(?P<y>(?:19|20)\d{2})", ("19", "20")),
         (r"\d+\s*%", ("%",)),
         (r"\d{1,2}/\d{4}", ("/",)),
+        (r"\d+\s(?=triệu|tỷ đồng)", ("triệu", "tỷ đồng")),  # a lookahead that must hold reads its words
+        (r"x(?!abc)", ("x",)),  # a negative one does not
     ],
 )
 def test_needles_are_the_words_every_match_contains(pattern: str, words: tuple[str, ...]) -> None:
@@ -60,6 +64,8 @@ def test_canon_lowercases_like_the_engine() -> None:
 
 def _catalogue_patterns(lang: str) -> tuple[re.Pattern[str], ...]:
     pats = [p for pr in program_rules() for p in (*pr.triggers[lang], *pr.generic_triggers[lang])]
+    # and the grammar patterns built from catalogue words that the extractor prefilters the same way
+    pats += [_grammar(lang).spelled, _count_noun_words(lang)]
     return (*pats, *(p for name in rule_names() for p in rule(name, lang)))
 
 
