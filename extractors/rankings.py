@@ -191,8 +191,9 @@ def find_triggers(
     """The sentence's triggers, and the programs it names (with or without a rank) for the document context."""
     sent = ctx.sentences[idx]
     text = sent.text
-    live = set(_gate(ctx.lang).candidates(text))
-    if not any(p.search(text) for p in live):
+    # the trigger patterns that match at all, each searched once: the others have nothing for the loops below
+    live = {p for p in _gate(ctx.lang).candidates(text) if p.search(text)}
+    if not live:
         return [], []
     found: list[Trigger] = []
     index_spans: list[tuple[int, int, str]] = []
@@ -202,7 +203,7 @@ def find_triggers(
         ]
         for pat, generic in pats:
             if pat not in live:
-                continue  # lacks a word it needs: no match in this sentence
+                continue
             for m in pat.finditer(text):
                 if generic and not _icf_ok(ctx, idx, m):
                     continue
