@@ -20,6 +20,7 @@ from extractors.context import DocContext, Sentence, all_matches, first_match
 from extractors.entities import Mention
 from extractors.numbers import PER_PERSON, Quantity, find_quantities, parse_spelled, spelled_words, to_number
 from extractors.periods import PeriodMention, find_periods, relative_year
+from extractors.prefilter import Prefilter
 from extractors.records import IndicatorRecord
 
 GROWTH_INDICATORS = frozenset({"grdp_growth"})
@@ -539,10 +540,16 @@ def _count_noun_words(lang: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in nouns) + r")(?!\w)", re.IGNORECASE)
 
 
+@cache
+def _count_noun_filter(lang: str) -> Prefilter:
+    """The count nouns as prefilter words: the long alternation is searched only where one may be."""
+    return Prefilter((_count_noun_words(lang),))
+
+
 def _spelled_counts(ctx: DocContext, text: str, quantities: list[Quantity]) -> list[Quantity]:
     """Counts written in words before a count noun ("Thirty new projects", "six IPs", "neuf projets")."""
     out: list[Quantity] = []
-    if not _count_noun_words(ctx.lang).search(text):
+    if not _count_noun_filter(ctx.lang).candidates(text) or not _count_noun_words(ctx.lang).search(text):
         return out
     taken = [(q.start, q.end) for q in quantities]
     nouns = open_figures().count_units[ctx.lang]
@@ -830,6 +837,33 @@ def _drop_headline_restatements(ctx: DocContext, recs: list[IndicatorRecord]) ->
     return [r for r in recs if not (r.end <= ctx.title_end and r.period is None and restated(r))]
 
 
+@cache
+def _count_noun_re(index: int, lang: str) -> re.Pattern[str] | None:
+    """The count nouns of the index-th indicator rule as one pattern: the longest noun first, each ending a word
+    (None: no nouns)."""
+    nouns = sorted(indicator_rules()[index].count_nouns.get(lang, ()), key=len, reverse=True)
+    if not nouns:
+        return None
+    return re.compile("|".join(f"(?:{n}(?!\\w))" for n in nouns), re.IGNORECASE)
+
+
+def _noun_tail(text: str, q: Quantity) -> tuple[int, str]:
+    """Where a count noun after the figure `q` starts, and the lowercased text from there."""
+    num = NUMBER_PART.match(text, q.start)
+    noun_start = num.end() if num else q.end
+    if q.scaled:
+        noun_start = max(noun_start, q.end if q.unit is None else noun_start)
+        scale_end = re.match(r"\s*\S+\s*", text[noun_start:])
+        if q.unit is None and scale_end:
+            noun_start = q.end + (1 if text[q.end : q.end + 1] == " " else 0)
+    tail = text[noun_start : noun_start + 80].lower()
+    adjective = re.match(r"(?:new|additional|nouveaux)\s+", tail)
+    if adjective:
+        noun_start += adjective.end()
+        tail = tail[adjective.end() :]
+    return noun_start, tail
+
+
 def _count_claims(
     ctx: DocContext, text: str, quantities: list[Quantity], used: set[int]
 ) -> list[tuple[int, int, str, Quantity, Decimal, str]]:
@@ -838,9 +872,11 @@ def _count_claims(
     rules = _rules_by_code()
     out = []
     thresholds = all_matches("threshold_count", ctx.lang, text)
-    for r in indicator_rules():
-        nouns = sorted(r.count_nouns.get(ctx.lang, ()), key=len, reverse=True)
-        if not nouns:
+    # where the noun after each figure would start, and the lowercased text from there (the same for every rule)
+    after: dict[int, tuple[int, str]] = {}
+    for index, r in enumerate(indicator_rules()):
+        noun_re = _count_noun_re(index, ctx.lang)
+        if noun_re is None:
             continue
         for q in quantities:
             if (
@@ -849,19 +885,10 @@ def _count_claims(
                 or q.value != q.value.to_integral_value()
             ):
                 continue
-            num = NUMBER_PART.match(text, q.start)
-            noun_start = num.end() if num else q.end
-            if q.scaled:
-                noun_start = max(noun_start, q.end if q.unit is None else noun_start)
-                scale_end = re.match(r"\s*\S+\s*", text[noun_start:])
-                if q.unit is None and scale_end:
-                    noun_start = q.end + (1 if text[q.end : q.end + 1] == " " else 0)
-            tail = text[noun_start : noun_start + 80].lower()
-            adjective = re.match(r"(?:new|additional|nouveaux)\s+", tail)
-            if adjective:
-                noun_start += adjective.end()
-                tail = tail[adjective.end() :]
-            nm = next((m for m in (re.match(n + r"(?!\w)", tail, re.IGNORECASE) for n in nouns) if m), None)
+            if q.start not in after:
+                after[q.start] = _noun_tail(text, q)
+            noun_start, tail = after[q.start]
+            nm = noun_re.match(tail)
             if nm is None:
                 continue
             if any(t.start() <= q.start < t.end() for t in thresholds):

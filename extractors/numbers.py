@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Literal
+
+from extractors.prefilter import Prefilter
 
 Convention = Literal["vi", "en"]
 """`vi`: dot groups thousands, comma is the decimal mark (also French, which groups with spaces); `en`: the reverse."""
@@ -419,6 +422,12 @@ def _unit_of(lang: str, surface: str) -> str:
     return surface
 
 
+@cache
+def _spelled_filter(lang: str) -> Prefilter:
+    """Spelled numbers need a scale word after them: most sentences have none, so the search is skipped."""
+    return Prefilter((_grammar(lang).spelled,))
+
+
 def find_quantities(text: str, *, lang: str, convention: Convention | None) -> list[Quantity]:
     """Every figure in `text`: digits or spelled numbers, mixed scales ("40 tỷ 541 triệu"), unit and rate."""
     g = _grammar(lang)
@@ -428,7 +437,7 @@ def find_quantities(text: str, *, lang: str, convention: Convention | None) -> l
     starts: list[tuple[int, int, Decimal | None]] = []
     for m in DIGITS_RE.finditer(text):
         starts.append((m.start(), m.end(), parse_number(m.group(), convention)))
-    for m in g.spelled.finditer(text):
+    for m in g.spelled.finditer(text) if _spelled_filter(lang).candidates(text) else ():
         words = m.group(1).split()
         val = parse_spelled(words, lang)
         if val is not None and val > 0:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from extractors.catalogue import rule
 from extractors.numbers import SPELLED
+from extractors.prefilter import Prefilter, rule_candidates
 
 # Counts of months, quarters or years in a streak: the spelled-out numbers from 2 up, plus "mười một".
 WORD_NUMBERS = {word: n for words in SPELLED.values() for word, n in words.items() if 2 <= n <= 12} | {
@@ -157,12 +159,23 @@ def _period_from(kind: str, m: re.Match[str], published: datetime | None) -> str
     return None
 
 
+@cache
+def _period_prefilter(lang: str) -> Prefilter:
+    """All period patterns of `lang`, to find those a sentence can hold with one lookup of their words."""
+    return Prefilter(tuple(p for kind in PERIOD_RULES for p in rule(kind, lang)))
+
+
 def find_periods(text: str, *, lang: str, published: datetime | None) -> list[PeriodMention]:
     """Non-overlapping period expressions in a sentence, the more specific rule winning an overlap."""
     found: list[PeriodMention] = []
     taken: list[tuple[int, int]] = []
+    live = set(_period_prefilter(lang).candidates(text))
+    if not live:
+        return found
     for kind in PERIOD_RULES:
         for pat in rule(kind, lang):
+            if pat not in live:
+                continue  # lacks a word it needs
             for m in pat.finditer(text):
                 if m.end() == m.start() or any(m.start() < e and s < m.end() for s, e in taken):
                     continue
@@ -178,7 +191,7 @@ def relative_year(text: str, *, lang: str, published: datetime | None) -> tuple[
     """("năm nay" / "last year" ...) -> (year, start, end) against the publication date."""
     if published is None:
         return None
-    for pat in rule("relative_year", lang):
+    for pat in rule_candidates("relative_year", lang, text):
         m = pat.search(text)
         if m:
             delta = 0 if m.groupdict().get("this") else -1 if m.groupdict().get("last") else 1

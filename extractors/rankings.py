@@ -18,6 +18,7 @@ from extractors.catalogue import (
 from extractors.context import DocContext, Sentence, all_matches, first_match
 from extractors.entities import Mention, community_mentions, list_item_entity, location_tail_end
 from extractors.periods import ORDINALS, YEAR_RE, relative_year, small_number
+from extractors.prefilter import Prefilter, rule_candidates
 from extractors.ranktables import row_rank
 from extractors.records import RankingRecord
 
@@ -142,7 +143,7 @@ def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | 
     """(start, end, rank, kind) for rank phrases: kind n / first / last / top."""
     out: list[tuple[int, int, int | None, str]] = []
     for kind, name in (("n", "rank_n"), ("first", "rank_first"), ("last", "rank_last"), ("top", "rank_top")):
-        if not _rule_gate(name, ctx.lang).search(text):
+        if not rule_candidates(name, ctx.lang, text):
             continue
         for m in all_matches(name, ctx.lang, text):
             rank: int | None = None
@@ -166,22 +167,11 @@ def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | 
 
 
 @cache
-def _gate(lang: str) -> re.Pattern[str]:
-    """One pass that tells whether a sentence can hold any ranking trigger at all (most sentences cannot)."""
-    parts = [p.pattern for pr in program_rules() for p in (*pr.triggers[lang], *pr.generic_triggers[lang])]
-    parts += [
-        p.pattern for name in ("rank_n", "rank_first", "rank_last", "rank_top") for p in rule(name, lang)
-    ]
-    parts += [p.pattern for p in rule("program_anaphor", lang)]
-    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p) for p in parts]
-    return re.compile("|".join(f"(?:{p})" for p in unnamed), re.IGNORECASE)
-
-
-@cache
-def _rule_gate(name: str, lang: str) -> re.Pattern[str]:
-    """One pattern telling whether any pattern of rule `name` can match (one search, not one per pattern)."""
-    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p.pattern) for p in rule(name, lang)]
-    return re.compile("|".join(f"(?:{p})" for p in unnamed) or "(?!)", re.IGNORECASE)
+def _gate(lang: str) -> Prefilter:
+    """One test that tells whether a sentence can hold any ranking trigger at all (most sentences cannot)."""
+    parts = [p for pr in program_rules() for p in (*pr.triggers[lang], *pr.generic_triggers[lang])]
+    parts += [p for name in ("rank_n", "rank_first", "rank_last", "rank_top") for p in rule(name, lang)]
+    return Prefilter((*parts, *rule("program_anaphor", lang)))
 
 
 def clauses(ctx: DocContext, text: str) -> list[tuple[int, int]]:
@@ -201,7 +191,9 @@ def find_triggers(
     """The sentence's triggers, and the programs it names (with or without a rank) for the document context."""
     sent = ctx.sentences[idx]
     text = sent.text
-    if not _gate(ctx.lang).search(text):
+    # the trigger patterns that match at all, each searched once: the others have nothing for the loops below
+    live = {p for p in _gate(ctx.lang).candidates(text) if p.search(text)}
+    if not live:
         return [], []
     found: list[Trigger] = []
     index_spans: list[tuple[int, int, str]] = []
@@ -210,6 +202,8 @@ def find_triggers(
             (p, True) for p in pr.generic_triggers[ctx.lang]
         ]
         for pat, generic in pats:
+            if pat not in live:
+                continue
             for m in pat.finditer(text):
                 if generic and not _icf_ok(ctx, idx, m):
                     continue
