@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -86,6 +86,8 @@ def upsert(
 
     A row whose data is unchanged is left alone, run_id included, so a re-run changes nothing.
     With update=False existing rows are never touched (insert-or-ignore). Returns the rows given.
+    Rows go as multi-row INSERT ... ON CONFLICT statements; a key given twice starts a new statement,
+    so later rows win exactly as they would one by one (PostgreSQL refuses to update a row twice in one).
     """
     keys = NATURAL_KEYS[model]
     given = list(rows)
@@ -96,9 +98,9 @@ def upsert(
     data_columns = [c for c in given[0] if c not in keys and c not in _BOOKKEEPING]
     columns = data_columns + [c for c in ("run_id", "updated_at") if c in prepared[0]]
     table = model.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(prepared), BATCH_SIZE):
-        batch = prepared[start : start + BATCH_SIZE]
-        stmt = _insert(session, model)
+    limit = max(1, min(BATCH_SIZE, _MAX_PARAMS // max(1, len(prepared[0]))))
+    for batch in _statement_batches(prepared, keys, limit=limit):
+        stmt = _insert(session, model).values(batch)
         if update and data_columns:
             changed: list[ColumnElement[bool]] = [
                 table.c[c].is_distinct_from(stmt.excluded[c]) for c in data_columns
@@ -107,8 +109,40 @@ def upsert(
             stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_, where=or_(*changed))
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        session.execute(stmt, batch)
+        session.execute(stmt)
     return len(prepared)
+
+
+# Bound parameters per statement, under SQLite's default limit (32766) and PostgreSQL's (65535).
+_MAX_PARAMS = 30_000
+# Statement sizes: a batch is cut into pieces of these row counts, so only a handful of statement shapes
+# are ever compiled and SQLAlchemy's compiled-statement cache serves the rest.
+_BUCKETS = (500, 256, 128, 64, 32, 16, 8, 4, 2, 1)
+
+
+def _statement_batches(
+    rows: Sequence[dict[str, Any]], keys: Sequence[str], *, limit: int
+) -> Iterator[list[dict[str, Any]]]:
+    """Runs of rows without a repeated natural key, cut into bucket-sized statements, in order."""
+    run: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        if key in seen:
+            yield from _bucketed(run, limit=limit)
+            run, seen = [], set()
+        seen.add(key)
+        run.append(row)
+    yield from _bucketed(run, limit=limit)
+
+
+def _bucketed(rows: list[dict[str, Any]], *, limit: int) -> Iterator[list[dict[str, Any]]]:
+    start = 0
+    while start < len(rows):
+        left = len(rows) - start
+        size = next(b for b in _BUCKETS if b <= min(left, limit))
+        yield rows[start : start + size]
+        start += size
 
 
 def content_hash(data: bytes | str) -> str:
@@ -129,18 +163,31 @@ def store_raw_page(
     fetched_at: datetime | None = None,
 ) -> str:
     """Archive the bytes of a response (compressed); returns their content hash."""
-    digest = content_hash(body)
-    row = {
-        "content_hash": digest,
-        "url": url,
-        "content_type": content_type,
-        "encoding": encoding,
-        "size": len(body),
-        "body": zlib.compress(body, 6),
-        "fetched_at": fetched_at or utcnow(),
-    }
-    upsert(session, RawPage, [row], run_id=run_id, update=False)
-    return digest
+    page = {"url": url, "body": body, "content_type": content_type, "encoding": encoding}
+    return store_raw_pages(session, [page | {"fetched_at": fetched_at}], run_id=run_id)[0]
+
+
+def store_raw_pages(session: Session, pages: Sequence[Mapping[str, Any]], *, run_id: str | None) -> list[str]:
+    """Archive responses (keys url, body, content_type, encoding, optional fetched_at) in one insert-or-ignore.
+
+    Returns each page's content hash, in order; bytes already archived are left as they are.
+    """
+    rows = []
+    for page in pages:
+        body: bytes = page["body"]
+        rows.append(
+            {
+                "content_hash": content_hash(body),
+                "url": page["url"],
+                "content_type": page.get("content_type"),
+                "encoding": page.get("encoding"),
+                "size": len(body),
+                "body": zlib.compress(body, 6),
+                "fetched_at": page.get("fetched_at") or utcnow(),
+            }
+        )
+    upsert(session, RawPage, rows, run_id=run_id, update=False)
+    return [row["content_hash"] for row in rows]
 
 
 def load_raw_page(session: Session, digest: str) -> bytes:
@@ -161,18 +208,50 @@ class StoredDocument:
 
 def upsert_document(session: Session, row: Mapping[str, Any], *, run_id: str | None) -> StoredDocument:
     """Store one document by canonical URL; `changed` is true when it is new or its text changed."""
-    data = dict(row)
-    data.setdefault("content_hash", content_hash(data.get("text") or ""))
-    previous = session.execute(
-        select(Document.id, Document.content_hash).where(Document.url == data["url"])  # type: ignore[call-overload]
-    ).first()
-    if previous is not None:
-        data["updated_at"] = utcnow()
-        data.pop("created_at", None)
-    upsert(session, Document, [data], run_id=run_id)
-    doc_id = session.execute(select(Document.id).where(Document.url == data["url"])).scalar_one()  # type: ignore[call-overload]
-    changed = previous is None or previous.content_hash != data["content_hash"]
-    return StoredDocument(id=doc_id, changed=changed)
+    return upsert_documents(session, [row], run_id=run_id)[0]
+
+
+def upsert_documents(
+    session: Session, rows: Sequence[Mapping[str, Any]], *, run_id: str | None
+) -> list[StoredDocument]:
+    """Store documents by canonical URL in batched upserts; one StoredDocument per row, in order.
+
+    A URL given twice is stored in order (the later row wins), and `changed` compares each row with
+    what was stored just before it, as one call per row would.
+    """
+    if not rows:
+        return []
+    table = Document.__table__  # type: ignore[attr-defined]
+    data = [dict(row) for row in rows]
+    for item in data:
+        item.setdefault("content_hash", content_hash(item.get("text") or ""))
+    urls = sorted({item["url"] for item in data})
+    stored = _by_url(session, select(table.c.url, table.c.content_hash), table, urls)
+    now = utcnow()
+    hashes: dict[str, str | None] = {url: row.content_hash for url, row in stored.items()}
+    changed: list[bool] = []
+    for item in data:
+        url = item["url"]
+        if url in hashes:
+            item["updated_at"] = now
+            item.pop("created_at", None)
+            changed.append(hashes[url] != item["content_hash"])
+        else:
+            changed.append(True)
+        hashes[url] = item["content_hash"]
+    upsert(session, Document, data, run_id=run_id)
+    ids = _by_url(session, select(table.c.url, table.c.id), table, urls)
+    return [
+        StoredDocument(id=ids[item["url"]].id, changed=flag) for item, flag in zip(data, changed, strict=True)
+    ]
+
+
+def _by_url(session: Session, query: Any, table: Any, urls: Sequence[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for start in range(0, len(urls), BATCH_SIZE):
+        chunk = list(urls[start : start + BATCH_SIZE])
+        found.update({r.url: r for r in session.execute(query.where(table.c.url.in_(chunk)))})
+    return found
 
 
 def upsert_reference(
@@ -237,12 +316,23 @@ class RankingFact:
     status: str
 
 
-def _ranking_facts(
-    session: Session, facts: Iterable[tuple[int, str, int | None, str]]
-) -> set[tuple[int, str, int | None, str]]:
+@dataclass(frozen=True)
+class Extraction:
+    """One document's extraction, as `replace_extractions` stores it (records in the `chiso extract` shape)."""
+
+    rankings: Sequence[Mapping[str, Any]]
+    indicators: Sequence[Mapping[str, Any]]
+    extractor_version: str
+
+
+_Fact = tuple[int, str, int | None, str]
+
+
+def _ranking_fact_documents(session: Session, facts: Iterable[_Fact]) -> dict[_Fact, set[int]]:
+    """For each fact some stored mention holds, the documents that hold it."""
     wanted = set(facts)
     if not wanted:
-        return set()
+        return {}
     clauses = [
         and_(
             RankingMention.entity_id == e,  # type: ignore[arg-type]
@@ -250,9 +340,9 @@ def _ranking_facts(
             RankingMention.year_key == (y or 0),  # type: ignore[arg-type]
             RankingMention.status == s,  # type: ignore[arg-type]
         )
-        for e, p, y, s in wanted
+        for e, p, y, s in sorted(wanted, key=_fact_order)
     ]
-    found: set[tuple[int, str, int | None, str]] = set()
+    found: dict[_Fact, set[int]] = {}
     for start in range(0, len(clauses), 100):
         rows = session.execute(
             select(
@@ -260,12 +350,18 @@ def _ranking_facts(
                 RankingMention.program_code,
                 RankingMention.year,
                 RankingMention.status,
+                RankingMention.document_id,
             )  # type: ignore[call-overload]
             .where(or_(*clauses[start : start + 100]))
             .distinct()
         )
-        found.update((r.entity_id, r.program_code, r.year, r.status) for r in rows)
+        for r in rows:
+            found.setdefault((r.entity_id, r.program_code, r.year, r.status), set()).add(r.document_id)
     return found
+
+
+def _fact_order(fact: _Fact) -> tuple[int, str, int, str]:
+    return (fact[0], fact[1], fact[2] or 0, fact[3])
 
 
 def replace_extraction(
@@ -282,18 +378,91 @@ def replace_extraction(
     Records are mappings with the `chiso extract` fields plus `country`; those without an entity are
     skipped. Returns the entity × program × year × status facts that no document had before.
     """
-    entity_rows = [
-        {
-            "name": r["entity"],
-            "country": r["country"],
-            "local_name": r.get("entity_local"),
-            "kind": "community",
-        }
-        for r in [*rankings, *indicators]
-        if r.get("entity") and r.get("country")
-    ]
-    ids = ensure_entities(session, entity_rows, run_id=run_id)
-    mention_rows = [
+    extraction = Extraction(rankings=rankings, indicators=indicators, extractor_version=extractor_version)
+    return replace_extractions(session, [(document_id, extraction)], run_id=run_id)[0]
+
+
+def replace_extractions(
+    session: Session, items: Sequence[tuple[int, Extraction]], *, run_id: str | None
+) -> list[list[RankingFact]]:
+    """Store many documents' extractions at once, with the same rows and facts as one call per document.
+
+    One insert-or-ignore for new entities, one DELETE per record table for the stale records of all the
+    documents, multi-row upserts for the records, one UPDATE for the extraction stamps. Returns, per item
+    in order, the facts no document had before it (a fact new to the batch is reported by its first
+    document only). A document given twice starts a new round, so the later extraction wins.
+    """
+    results: list[list[RankingFact]] = []
+    start = 0
+    while start < len(items):
+        seen: set[int] = set()
+        end = start
+        while end < len(items) and items[end][0] not in seen:
+            seen.add(items[end][0])
+            end += 1
+        results.extend(_replace_round(session, items[start:end], run_id=run_id))
+        start = end
+    return results
+
+
+def _replace_round(
+    session: Session, items: Sequence[tuple[int, Extraction]], *, run_id: str | None
+) -> list[list[RankingFact]]:
+    # Entities: each document's unknown ones in its order, the first document naming one creating it.
+    entity_rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for _, extraction in items:
+        own: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in [*extraction.rankings, *extraction.indicators]:
+            if r.get("entity") and r.get("country"):
+                own[(r["entity"], r["country"])] = {
+                    "name": r["entity"],
+                    "country": r["country"],
+                    "local_name": r.get("entity_local"),
+                    "kind": "community",
+                }
+        for key, row in own.items():
+            entity_rows.setdefault(key, row)
+    ids = ensure_entities(session, list(entity_rows.values()), run_id=run_id)
+    mention_rows: list[dict[str, Any]] = []
+    value_rows: list[dict[str, Any]] = []
+    doc_facts: list[set[_Fact]] = []
+    for document_id, extraction in items:
+        mentions = _mention_rows(document_id, extraction, ids)
+        mention_rows += mentions
+        value_rows += _value_rows(document_id, extraction, ids)
+        doc_facts.append({(m["entity_id"], m["program_code"], m["year"], m["status"]) for m in mentions})
+    holders = _ranking_fact_documents(session, set().union(*doc_facts))
+
+    document_ids = [document_id for document_id, _ in items]
+    _delete_stale_many(session, RankingMention, document_ids, mention_rows)
+    _delete_stale_many(session, IndicatorValue, document_ids, value_rows)
+    upsert(session, RankingMention, mention_rows, run_id=run_id)
+    upsert(session, IndicatorValue, value_rows, run_id=run_id)
+    _stamp_extracted(session, items)
+
+    # A fact is new to a document when no stored mention outside the documents before it in the batch held
+    # it, and none of those documents yields it (their old mentions were replaced by their new ones).
+    names = {v: k for k, v in ids.items()}
+    results: list[list[RankingFact]] = []
+    earlier: set[int] = set()
+    yielded: set[_Fact] = set()
+    for (document_id, _), facts in zip(items, doc_facts, strict=True):
+        new = {f for f in facts if f not in yielded and not (holders.get(f, set()) - earlier)}
+        results.append(
+            [
+                RankingFact(entity=names[e][0], country=names[e][1], program=p, year=y, status=s)
+                for e, p, y, s in sorted(new, key=_fact_order)
+            ]
+        )
+        earlier.add(document_id)
+        yielded |= facts
+    return results
+
+
+def _mention_rows(
+    document_id: int, extraction: Extraction, ids: Mapping[tuple[str, str], int]
+) -> list[dict[str, Any]]:
+    return [
         {
             "document_id": document_id,
             "entity_id": ids[(r["entity"], r["country"])],
@@ -308,12 +477,17 @@ def replace_extraction(
             "evidence": r["evidence"],
             "start": r["start"],
             "end": r["end"],
-            "extractor_version": extractor_version,
+            "extractor_version": extraction.extractor_version,
         }
-        for r in rankings
+        for r in extraction.rankings
         if r.get("entity") and r.get("country")
     ]
-    value_rows = [
+
+
+def _value_rows(
+    document_id: int, extraction: Extraction, ids: Mapping[tuple[str, str], int]
+) -> list[dict[str, Any]]:
+    return [
         {
             "document_id": document_id,
             "entity_id": ids[(r["entity"], r["country"])],
@@ -329,38 +503,34 @@ def replace_extraction(
             "evidence": r["evidence"],
             "start": r["start"],
             "end": r["end"],
-            "extractor_version": extractor_version,
+            "extractor_version": extraction.extractor_version,
         }
-        for r in indicators
+        for r in extraction.indicators
         if r.get("entity") and r.get("country")
     ]
-    facts = {(m["entity_id"], m["program_code"], m["year"], m["status"]) for m in mention_rows}
-    known_before = _ranking_facts(session, facts)
 
-    _delete_stale(session, RankingMention, document_id, mention_rows)
-    _delete_stale(session, IndicatorValue, document_id, value_rows)
-    upsert(session, RankingMention, mention_rows, run_id=run_id)
-    upsert(session, IndicatorValue, value_rows, run_id=run_id)
+
+def _stamp_extracted(session: Session, items: Sequence[tuple[int, Extraction]]) -> None:
+    """Stamp the documents' extraction, only where the rules or the text changed since the last one."""
     documents = Document.__table__  # type: ignore[attr-defined]
-    # Stamped only when the rules or the text changed since the last extraction, so a re-run changes nothing.
-    session.execute(
-        documents.update()
-        .where(documents.c.id == document_id)
-        .where(
-            or_(
-                documents.c.extractor_version.is_distinct_from(extractor_version),
-                documents.c.extracted_at.is_(None),
-                documents.c.extracted_at < documents.c.updated_at,
+    now = utcnow()
+    by_version: dict[str, list[int]] = {}
+    for document_id, extraction in items:
+        by_version.setdefault(extraction.extractor_version, []).append(document_id)
+    for version, document_ids in by_version.items():
+        for start in range(0, len(document_ids), BATCH_SIZE):
+            session.execute(
+                documents.update()
+                .where(documents.c.id.in_(document_ids[start : start + BATCH_SIZE]))
+                .where(
+                    or_(
+                        documents.c.extractor_version.is_distinct_from(version),
+                        documents.c.extracted_at.is_(None),
+                        documents.c.extracted_at < documents.c.updated_at,
+                    )
+                )
+                .values(extractor_version=version, extracted_at=now)
             )
-        )
-        .values(extractor_version=extractor_version, extracted_at=utcnow())
-    )
-
-    names = {v: k for k, v in ids.items()}
-    return [
-        RankingFact(entity=names[e][0], country=names[e][1], program=p, year=y, status=s)
-        for e, p, y, s in sorted(facts - known_before, key=lambda f: (f[0], f[1], f[2] or 0, f[3]))
-    ]
 
 
 def indicator_key(code: str | None, label: str | None) -> str:
@@ -372,15 +542,27 @@ def indicator_key(code: str | None, label: str | None) -> str:
     return f"label:{label}"[:300]
 
 
-def _delete_stale(
-    session: Session, model: type[SQLModel], document_id: int, rows: Sequence[Mapping[str, Any]]
+def _delete_stale_many(
+    session: Session, model: type[SQLModel], document_ids: Sequence[int], rows: Sequence[Mapping[str, Any]]
 ) -> None:
+    """Delete the documents' records whose natural key is not among `rows`: one DELETE per parameter-sized
+    group of documents (one for a usual batch)."""
     keys = NATURAL_KEYS[model]
     table = model.__table__  # type: ignore[attr-defined]
-    keep = {tuple(r[k] for k in keys) for r in rows}
-    existing = session.execute(
-        select(*[table.c[k] for k in keys], table.c.id).where(table.c.document_id == document_id)
-    )
-    stale = [r.id for r in existing if tuple(r[:-1]) not in keep]
-    if stale:
-        session.execute(delete(table).where(table.c.id.in_(stale)))
+    keep: dict[int, set[tuple[Any, ...]]] = {document_id: set() for document_id in document_ids}
+    for r in rows:
+        keep[r["document_id"]].add(tuple(r[k] for k in keys))
+    group: list[int] = []
+    params = 0
+    for document_id in [*document_ids, None]:
+        size = len(keep[document_id]) * len(keys) + 1 if document_id is not None else 0
+        if group and (document_id is None or params + size > _MAX_PARAMS):
+            kept = sorted({key for d in group for key in keep[d]}, key=repr)
+            condition = table.c.document_id.in_(group)
+            if kept:
+                condition = and_(condition, tuple_(*[table.c[k] for k in keys]).not_in(kept))
+            session.execute(delete(table).where(condition))
+            group, params = [], 0
+        if document_id is not None:
+            group.append(document_id)
+            params += size
