@@ -88,24 +88,19 @@ def _batches(n: int, offset: int) -> Iterator[range]:
 
 
 def load_with_store(url: str, n: int, offset: int = 0) -> None:
-    """What a flow does per document: upsert_document, then replace_extraction with its records."""
+    """What the extract stage does per batch: upsert_documents, then replace_extractions with their records."""
     from models.db import get_engine, session_scope
-    from models.store import replace_extraction, upsert_document
+    from models.store import Extraction, replace_extractions, upsert_documents
 
     engine = get_engine(url)
     for batch in _batches(n, offset):
         with session_scope(engine) as session:
-            for i in batch:
-                doc = upsert_document(session, _document(i), run_id="bench")
+            docs = upsert_documents(session, [_document(i) for i in batch], run_id="bench")
+            items = []
+            for doc, i in zip(docs, batch, strict=True):
                 rankings, indicators = _records(i)
-                replace_extraction(
-                    session,
-                    document_id=doc.id,
-                    rankings=rankings,
-                    indicators=indicators,
-                    extractor_version="bench",
-                    run_id="bench",
-                )
+                items.append((doc.id, Extraction(rankings, indicators, extractor_version="bench")))
+            replace_extractions(session, items, run_id="bench")
 
 
 def load_with_executemany(url: str, n: int, offset: int = 0) -> None:
