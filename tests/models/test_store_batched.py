@@ -194,7 +194,9 @@ def test_batched_reextraction_reports_new_facts_like_one_by_one(two_engines: tup
     _, batched = two_engines
     load_batched(batched, first_pass(), run_id="run-1")
     _, facts = load_batched(batched, second_pass(), run_id="run-2")
-    achieved = RankingFact(entity="Binh Duong", country="VN", program="icf_top7", year=2023, status="achieved")
+    achieved = RankingFact(
+        entity="Binh Duong", country="VN", program="icf_top7", year=2023, status="achieved"
+    )
     assert facts == [[], [achieved], []]
 
 
