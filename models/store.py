@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, or_, select, text, tuple_
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import psycopg2 as _psycopg2
 from sqlalchemy.sql import ColumnElement
@@ -349,36 +349,58 @@ class Extraction:
 _Fact = tuple[int, str, int | None, str]
 
 
-def _ranking_fact_documents(session: Session, facts: Iterable[_Fact]) -> dict[_Fact, set[int]]:
-    """For each fact some stored mention holds, the documents that hold it."""
-    wanted = set(facts)
+def _fact_holders(
+    session: Session, facts: Iterable[_Fact], *, batch: Sequence[int]
+) -> tuple[set[_Fact], dict[_Fact, set[int]]]:
+    """Which facts a stored mention of a document outside `batch` holds, and which batch documents hold each.
+
+    Outside the batch only existence is asked (EXISTS stops at the first mention), so the cost does not
+    grow with the number of documents that state a fact; inside, at most the batch's documents come back.
+    """
+    wanted = sorted(set(facts), key=_fact_order)
+    outside: set[_Fact] = set()
+    inside: dict[_Fact, set[int]] = {}
     if not wanted:
-        return {}
-    clauses = [
-        and_(
+        return outside, inside
+
+    def same(fact: _Fact) -> ColumnElement[bool]:
+        e, p, y, s = fact
+        return and_(
             RankingMention.entity_id == e,  # type: ignore[arg-type]
             RankingMention.program_code == p,  # type: ignore[arg-type]
             RankingMention.year_key == (y or 0),  # type: ignore[arg-type]
             RankingMention.status == s,  # type: ignore[arg-type]
         )
-        for e, p, y, s in sorted(wanted, key=_fact_order)
-    ]
-    found: dict[_Fact, set[int]] = {}
-    for start in range(0, len(clauses), 100):
-        rows = session.execute(
-            select(
-                RankingMention.entity_id,
-                RankingMention.program_code,
-                RankingMention.year,
-                RankingMention.status,
-                RankingMention.document_id,
-            )  # type: ignore[call-overload]
-            .where(or_(*clauses[start : start + 100]))
-            .distinct()
-        )
-        for r in rows:
-            found.setdefault((r.entity_id, r.program_code, r.year, r.status), set()).add(r.document_id)
-    return found
+
+    ids = sorted(set(batch))
+    step = max(1, min(100, _MAX_PARAMS // (len(ids) + 4)))
+    for start in range(0, len(wanted), step):
+        chunk = wanted[start : start + step]
+        checks = [
+            exists()
+            .where(same(fact), RankingMention.document_id.not_in(ids))  # type: ignore[attr-defined]
+            .label(f"f{i}")
+            for i, fact in enumerate(chunk)
+        ]
+        row = session.execute(select(*checks)).one()
+        outside |= {fact for fact, hit in zip(chunk, row, strict=True) if hit}
+    for start in range(0, len(wanted), 100):
+        for start_ids in range(0, len(ids), BATCH_SIZE):
+            rows = session.execute(
+                select(
+                    RankingMention.entity_id,
+                    RankingMention.program_code,
+                    RankingMention.year,
+                    RankingMention.status,
+                    RankingMention.document_id,
+                )  # type: ignore[call-overload]
+                .where(RankingMention.document_id.in_(ids[start_ids : start_ids + BATCH_SIZE]))  # type: ignore[attr-defined]
+                .where(or_(*[same(fact) for fact in wanted[start : start + 100]]))
+                .distinct()
+            )
+            for r in rows:
+                inside.setdefault((r.entity_id, r.program_code, r.year, r.status), set()).add(r.document_id)
+    return outside, inside
 
 
 def _fact_order(fact: _Fact) -> tuple[int, str, int, str]:
@@ -452,9 +474,9 @@ def _replace_round(
         mention_rows += mentions
         value_rows += _value_rows(document_id, extraction, ids)
         doc_facts.append({(m["entity_id"], m["program_code"], m["year"], m["status"]) for m in mentions})
-    holders = _ranking_fact_documents(session, set().union(*doc_facts))
-
     document_ids = [document_id for document_id, _ in items]
+    known_outside, holders = _fact_holders(session, set().union(*doc_facts), batch=document_ids)
+
     _delete_stale_many(session, RankingMention, document_ids, mention_rows)
     _delete_stale_many(session, IndicatorValue, document_ids, value_rows)
     upsert(session, RankingMention, mention_rows, run_id=run_id)
@@ -468,7 +490,11 @@ def _replace_round(
     earlier: set[int] = set()
     yielded: set[_Fact] = set()
     for (document_id, _), facts in zip(items, doc_facts, strict=True):
-        new = {f for f in facts if f not in yielded and not (holders.get(f, set()) - earlier)}
+        new = {
+            f
+            for f in facts
+            if f not in yielded and f not in known_outside and not (holders.get(f, set()) - earlier)
+        }
         results.append(
             [
                 RankingFact(entity=names[e][0], country=names[e][1], program=p, year=y, status=s)
