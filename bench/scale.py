@@ -193,10 +193,10 @@ def worker() -> None:
     load = load_with_store if args.method == "store" else load_with_executemany
     # A warm-up batch of other documents, untimed: imports, statement caches, the first pages of each table.
     load(args.url, BATCH, offset=args.n)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     load(args.url, args.n)
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}))
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": _peak_rss_mb()}))
 
 
 def _peak_rss_mb() -> float:
@@ -251,6 +251,7 @@ def run(quick: bool, sizes: tuple[int, ...] | None = None) -> Result:
                     except Exception as exc:
                         result.notes.append(f"PostgreSQL SKIPPED: {exc}")
                         continue
+                per_doc: dict[int, dict[str, float]] = {}
                 for n in sizes:
                     figures = {}
                     for method in ("store", "executemany"):
@@ -277,6 +278,22 @@ def run(quick: bool, sizes: tuple[int, ...] | None = None) -> Result:
                         )
                     )
                     result.details[f"{label}_{n}"] = figures
+                    per_doc[n] = store
+                if len(per_doc) > 1:
+                    # Does a document cost more in a big database? Per-document cost at the largest size over
+                    # the smallest: wall time, and this process's CPU (SQLite works in-process; PostgreSQL's
+                    # server time is in wall time only). Wall time swings with the other load on the machine.
+                    small, large = min(per_doc), max(per_doc)
+                    for what, key in (("wall", "seconds"), ("client CPU", "cpu_seconds")):
+                        result.rows.append(
+                            Row(
+                                f"{label} per-doc {what} cost, {large:,} vs {small:,}",
+                                per_doc[large][key] / large * 1e6,
+                                "us",
+                                per_doc[small][key] / small * 1e6,
+                                f"at {small:,}",
+                            )
+                        )
             finally:
                 if cluster is not None:
                     cluster.stop()
