@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, delete, exists, or_, select, text, tuple_
+from sqlalchemy import and_, bindparam, delete, or_, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import psycopg2 as _psycopg2
 from sqlalchemy.sql import ColumnElement
@@ -363,44 +363,45 @@ def _fact_holders(
     if not wanted:
         return outside, inside
 
-    def same(fact: _Fact) -> ColumnElement[bool]:
-        e, p, y, s = fact
-        return and_(
-            RankingMention.entity_id == e,  # type: ignore[arg-type]
-            RankingMention.program_code == p,  # type: ignore[arg-type]
-            RankingMention.year_key == (y or 0),  # type: ignore[arg-type]
-            RankingMention.status == s,  # type: ignore[arg-type]
-        )
-
     ids = sorted(set(batch))
-    step = max(1, min(100, _MAX_PARAMS // (len(ids) + 4)))
-    for start in range(0, len(wanted), step):
-        chunk = wanted[start : start + step]
-        checks = [
-            exists()
-            .where(same(fact), RankingMention.document_id.not_in(ids))  # type: ignore[attr-defined]
-            .label(f"f{i}")
-            for i, fact in enumerate(chunk)
-        ]
-        row = session.execute(select(*checks)).one()
-        outside |= {fact for fact, hit in zip(chunk, row, strict=True) if hit}
-    for start in range(0, len(wanted), 100):
+    for start in range(0, len(wanted), 200):
+        chunk = wanted[start : start + 200]
+        params: dict[str, Any] = {}
+        for i, (e, p, y, s) in enumerate(chunk):
+            params.update({f"e{i}": e, f"p{i}": p, f"y{i}": y or 0, f"s{i}": s})
+        hits = session.execute(_holder_query(len(chunk), inside=False), params | {"ids": ids})
+        outside |= {chunk[row[0]] for row in hits}
         for start_ids in range(0, len(ids), BATCH_SIZE):
-            rows = session.execute(
-                select(
-                    RankingMention.entity_id,
-                    RankingMention.program_code,
-                    RankingMention.year,
-                    RankingMention.status,
-                    RankingMention.document_id,
-                )  # type: ignore[call-overload]
-                .where(RankingMention.document_id.in_(ids[start_ids : start_ids + BATCH_SIZE]))  # type: ignore[attr-defined]
-                .where(or_(*[same(fact) for fact in wanted[start : start + 100]]))
-                .distinct()
-            )
-            for r in rows:
-                inside.setdefault((r.entity_id, r.program_code, r.year, r.status), set()).add(r.document_id)
+            some = ids[start_ids : start_ids + BATCH_SIZE]
+            for i, document_id in session.execute(
+                _holder_query(len(chunk), inside=True), params | {"ids": some}
+            ):
+                inside.setdefault(chunk[i], set()).add(document_id)
     return outside, inside
+
+
+@functools.cache
+def _holder_query(facts: int, *, inside: bool) -> Any:
+    """Facts given as parameters e<i>, p<i>, y<i>, s<i> (entity id, program, year key, status): with `inside`,
+    the (fact index, document) pairs of the documents in :ids holding them; else the indexes of the facts a
+    mention of a document not in :ids holds (EXISTS stops at the first such mention).
+
+    Plain SQL in one shape per fact count: the same questions as SQLAlchemy expressions took longer to
+    compile than to run on a fresh engine.
+    """
+    values = ", ".join(
+        f"(CAST({i} AS INTEGER), CAST(:e{i} AS INTEGER), CAST(:p{i} AS TEXT), CAST(:y{i} AS INTEGER), "
+        f"CAST(:s{i} AS TEXT))"
+        for i in range(facts)
+    )
+    same = "m.entity_id = f.e AND m.program_code = f.p AND m.year_key = f.yk AND m.status = f.s"
+    if inside:
+        query = f"SELECT DISTINCT f.i, m.document_id FROM f JOIN ranking_mention m ON {same} AND m.document_id IN :ids"
+    else:
+        query = f"SELECT f.i FROM f WHERE EXISTS (SELECT 1 FROM ranking_mention m WHERE {same} AND m.document_id NOT IN :ids)"
+    return text(f"WITH f(i, e, p, yk, s) AS (VALUES {values}) {query}").bindparams(
+        bindparam("ids", expanding=True)
+    )
 
 
 def _fact_order(fact: _Fact) -> tuple[int, str, int, str]:
