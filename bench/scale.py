@@ -88,24 +88,19 @@ def _batches(n: int, offset: int) -> Iterator[range]:
 
 
 def load_with_store(url: str, n: int, offset: int = 0) -> None:
-    """What a flow does per document: upsert_document, then replace_extraction with its records."""
+    """What the extract stage does per batch: upsert_documents, then replace_extractions with their records."""
     from models.db import get_engine, session_scope
-    from models.store import replace_extraction, upsert_document
+    from models.store import Extraction, replace_extractions, upsert_documents
 
     engine = get_engine(url)
     for batch in _batches(n, offset):
         with session_scope(engine) as session:
-            for i in batch:
-                doc = upsert_document(session, _document(i), run_id="bench")
+            docs = upsert_documents(session, [_document(i) for i in batch], run_id="bench")
+            items = []
+            for doc, i in zip(docs, batch, strict=True):
                 rankings, indicators = _records(i)
-                replace_extraction(
-                    session,
-                    document_id=doc.id,
-                    rankings=rankings,
-                    indicators=indicators,
-                    extractor_version="bench",
-                    run_id="bench",
-                )
+                items.append((doc.id, Extraction(rankings, indicators, extractor_version="bench")))
+            replace_extractions(session, items, run_id="bench")
 
 
 def load_with_executemany(url: str, n: int, offset: int = 0) -> None:
@@ -198,10 +193,10 @@ def worker() -> None:
     load = load_with_store if args.method == "store" else load_with_executemany
     # A warm-up batch of other documents, untimed: imports, statement caches, the first pages of each table.
     load(args.url, BATCH, offset=args.n)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     load(args.url, args.n)
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}))
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": _peak_rss_mb()}))
 
 
 def _peak_rss_mb() -> float:
@@ -256,6 +251,7 @@ def run(quick: bool, sizes: tuple[int, ...] | None = None) -> Result:
                     except Exception as exc:
                         result.notes.append(f"PostgreSQL SKIPPED: {exc}")
                         continue
+                per_doc: dict[int, dict[str, float]] = {}
                 for n in sizes:
                     figures = {}
                     for method in ("store", "executemany"):
@@ -282,6 +278,22 @@ def run(quick: bool, sizes: tuple[int, ...] | None = None) -> Result:
                         )
                     )
                     result.details[f"{label}_{n}"] = figures
+                    per_doc[n] = store
+                if len(per_doc) > 1:
+                    # Does a document cost more in a big database? Per-document cost at the largest size over
+                    # the smallest: wall time, and this process's CPU (SQLite works in-process; PostgreSQL's
+                    # server time is in wall time only). Wall time swings with the other load on the machine.
+                    small, large = min(per_doc), max(per_doc)
+                    for what, key in (("wall", "seconds"), ("client CPU", "cpu_seconds")):
+                        result.rows.append(
+                            Row(
+                                f"{label} per-doc {what} cost, {large:,} vs {small:,}",
+                                per_doc[large][key] / large * 1e6,
+                                "us",
+                                per_doc[small][key] / small * 1e6,
+                                f"at {small:,}",
+                            )
+                        )
             finally:
                 if cluster is not None:
                     cluster.stop()

@@ -172,24 +172,27 @@ def _print_tables(result: dict[str, Any]) -> None:
     console.print(inds)
 
 
+REEXTRACT_BATCH = 200  # documents per transaction
+
+
 def reextract_stored(*, everything: bool) -> str:
     """Run the extract stage over stored documents (older rules, or all); returns a one-line summary."""
     from rich.progress import track
 
     from extractors import EXTRACTOR_VERSION
     from flows.database import current_engine
-    from flows.extraction import extract_document, pending_documents
+    from flows.extraction import extract_documents, pending_documents
 
     engine = current_engine()
     ids = pending_documents(engine, reextract=everything)
     rankings = indicators = new = 0
-    for document_id in track(
-        ids, description="re-extracting", transient=True, disable=not sys.stderr.isatty()
-    ):
-        result = extract_document(engine, document_id, run_id=f"reextract-{EXTRACTOR_VERSION}")
-        rankings += result.rankings
-        indicators += result.indicators
-        new += len(result.new_rankings)
+    # Batches of documents, each written in one transaction with batched statements.
+    batches = [ids[start : start + REEXTRACT_BATCH] for start in range(0, len(ids), REEXTRACT_BATCH)]
+    for batch in track(batches, description="re-extracting", transient=True, disable=not sys.stderr.isatty()):
+        for result in extract_documents(engine, batch, run_id=f"reextract-{EXTRACTOR_VERSION}"):
+            rankings += result.rankings
+            indicators += result.indicators
+            new += len(result.new_rankings)
     return (
         f"re-extracted {len(ids)} documents with rules {EXTRACTOR_VERSION}: "
         f"{rankings} rankings, {indicators} indicators, {new} new ranking facts"

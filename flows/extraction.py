@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from extractors import EXTRACTOR_VERSION, DocumentText, extract
 from models.db import session_scope
-from models.store import RankingFact, replace_extraction
+from models.store import Extraction, RankingFact, replace_extractions
 from models.tables import Document
 
 
@@ -49,29 +50,57 @@ def pending_documents(engine: Engine, *, since: datetime | None = None, reextrac
 
 def extract_document(engine: Engine, document_id: int, *, run_id: str | None) -> DocumentExtraction:
     """Extract one stored document and replace its records; reports the facts no document had before."""
+    return extract_documents(engine, [document_id], run_id=run_id)[0]
+
+
+def extract_documents(
+    engine: Engine, document_ids: Sequence[int], *, run_id: str | None
+) -> list[DocumentExtraction]:
+    """Extract stored documents and replace their records in one transaction (one batched write).
+
+    One DocumentExtraction per id, in order; an id with no stored document comes back skipped.
+    """
+    documents = Document.__table__  # type: ignore[attr-defined]
+    columns = [documents.c[c] for c in ("id", "url", "title", "published_at", "lang", "text")]
     with session_scope(engine) as session:
-        document = session.get(Document, document_id)
-        if document is None:
-            return DocumentExtraction(document_id=document_id, skipped=True)
-        text = DocumentText(
-            url=document.url,
-            title=document.title,
-            published=document.published_at,
-            lang=document.lang,
-            text=document.text,
-        )
-        result = extract(text)
-        new = replace_extraction(
+        stored = {
+            row.id: row
+            for start in range(0, len(document_ids), 500)
+            for row in session.execute(
+                select(*columns).where(documents.c.id.in_(document_ids[start : start + 500]))
+            )
+        }
+        results = {}
+        for document_id, row in stored.items():
+            text = DocumentText(
+                url=row.url, title=row.title, published=row.published_at, lang=row.lang, text=row.text
+            )
+            results[document_id] = extract(text)
+        found = [document_id for document_id in document_ids if document_id in results]
+        new = replace_extractions(
             session,
-            document_id=document_id,
-            rankings=[dataclasses.asdict(r) for r in result.rankings],
-            indicators=[dataclasses.asdict(i) for i in result.indicators],
-            extractor_version=result.extractor_version,
+            [
+                (
+                    document_id,
+                    Extraction(
+                        rankings=[dataclasses.asdict(r) for r in results[document_id].rankings],
+                        indicators=[dataclasses.asdict(i) for i in results[document_id].indicators],
+                        extractor_version=results[document_id].extractor_version,
+                    ),
+                )
+                for document_id in found
+            ],
             run_id=run_id,
         )
-    return DocumentExtraction(
-        document_id=document_id,
-        rankings=len(result.rankings),
-        indicators=len(result.indicators),
-        new_rankings=new,
-    )
+    facts = iter(new)  # in the order of `found`, which keeps the order (and repeats) of document_ids
+    return [
+        DocumentExtraction(
+            document_id=document_id,
+            rankings=len(results[document_id].rankings),
+            indicators=len(results[document_id].indicators),
+            new_rankings=next(facts),
+        )
+        if document_id in results
+        else DocumentExtraction(document_id=document_id, skipped=True)
+        for document_id in document_ids
+    ]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 from urllib.parse import urljoin, urlsplit
 
 from scrapers.discover import canonical_url, html_tree, same_host
@@ -49,9 +49,12 @@ def is_html(content_type: str | None, body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
 
 
-def canonical_link(html: str, *, page_url: str) -> str:
-    """The page's canonical URL: its <link rel=canonical> when on the same host, else the page URL, normalised."""
-    tree = html_tree(html)
+def canonical_link(html: str, *, page_url: str, tree: Any | None = None) -> str:
+    """The page's canonical URL: its <link rel=canonical> when on the same host, else the page URL, normalised.
+
+    `tree` is the page's `html_tree`, when the caller has parsed it already.
+    """
+    tree = html_tree(html) if tree is None else tree
     if tree is not None:
         for link in tree.xpath("//link[@href]"):
             rel = (link.get("rel") or "").lower().split()

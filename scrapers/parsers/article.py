@@ -9,7 +9,7 @@ What each field was found by is kept in `ParsedPage.found`, for `chiso sources c
 
 from __future__ import annotations
 
-import copy
+import functools
 import html as html_lib
 import json
 import re
@@ -19,9 +19,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import Comment
+from lxml.cssselect import CSSSelector
+from lxml.html import HtmlElement
 
+from scrapers.discover import html_tree
 from scrapers.parse import ParsedPage, canonical_link, parse_html
 from scrapers.registry import Source
 
@@ -95,7 +96,8 @@ def parse_article(
     html: str, *, url: str, source: Source, fetched_at: datetime | None, layouts: Sequence[Layout]
 ) -> ParsedPage:
     """A news article: title, lead and body by the page's layout; dates from metadata first."""
-    tree = _tree(html)
+    # One lxml tree for the layout's selectors, the metadata dates, the language and the canonical link.
+    tree = html_tree(html)
     if tree is None:
         return _fallback(html, url=url, source=source, fetched_at=fetched_at, why="not HTML")
     article = _jsonld_article(tree)
@@ -114,7 +116,7 @@ def parse_article(
         if lead and body and body[0] == " ".join(lead):
             body = body[1:]
         page = ParsedPage(
-            url=canonical_link(html, page_url=url),
+            url=canonical_link(html, page_url=url, tree=tree),
             title=title,
             published_at=_not_after(published, fetched_at),
             lang=_lang(tree) or source.lang,
@@ -156,13 +158,34 @@ def _fallback(html: str, *, url: str, source: Source, fetched_at: datetime | Non
     return replace(page, found=found, body_chars=body_chars)
 
 
-def _tree(html: str) -> BeautifulSoup | None:
-    soup = BeautifulSoup(html, "lxml")
-    return soup if soup.find() is not None else None
+@functools.cache
+def _selector(css: str) -> CSSSelector:
+    """A CSS selector compiled once to XPath (matches come back in document order)."""
+    return CSSSelector(css, translator="html")
 
 
-def _select(tree: Tag, selector: str | None) -> list[Tag]:
-    return list(tree.select(selector)) if selector else []
+def _select(tree: HtmlElement, selector: str | None) -> list[HtmlElement]:
+    return list(_selector(selector)(tree)) if selector else []
+
+
+def _is_element(node: Any) -> bool:
+    # Comments and processing instructions are nodes too in lxml; their text is never page text.
+    return isinstance(node.tag, str)
+
+
+def _strings(node: HtmlElement) -> Iterator[str]:
+    """The text pieces under a node, in order, without comments (what get_text joins)."""
+    if node.text and _is_element(node):
+        yield node.text
+    for child in node:
+        if _is_element(child):
+            yield from _strings(child)
+        if child.tail:
+            yield child.tail
+
+
+def _text(node: HtmlElement, separator: str = " ") -> str:
+    return separator.join(_strings(node))
 
 
 def _clean(text: str) -> str:
@@ -170,11 +193,11 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _jsonld_article(tree: BeautifulSoup) -> dict[str, Any]:
+def _jsonld_article(tree: HtmlElement) -> dict[str, Any]:
     """The page's JSON-LD NewsArticle (or Article) object, or {}."""
-    for script in tree.select("script[type='application/ld+json']"):
+    for script in _select(tree, "script[type='application/ld+json']"):
         try:
-            data = json.loads(script.string or "", strict=False)
+            data = json.loads(_script_string(script), strict=False)
         except ValueError:
             continue
         for node in _walk(data):
@@ -183,6 +206,13 @@ def _jsonld_article(tree: BeautifulSoup) -> dict[str, Any]:
             if kinds & ARTICLE_TYPES:
                 return node
     return {}
+
+
+def _script_string(script: HtmlElement) -> str:
+    # A script's one text node; a script holding comments or several pieces has no single string.
+    if len(script) == 0:
+        return script.text or ""
+    return ""
 
 
 def _walk(node: Any) -> Iterator[dict[str, Any]]:
@@ -213,27 +243,27 @@ def _parse_iso(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=VN_TZ)
 
 
-def _metadata_date(tree: BeautifulSoup, article: dict[str, Any]) -> tuple[datetime | None, str]:
+def _metadata_date(tree: HtmlElement, article: dict[str, Any]) -> tuple[datetime | None, str]:
     """The publication time from JSON-LD NewsArticle, else article:published_time and kin."""
     parsed = _parse_iso(_jsonld_text(article.get("datePublished")))
     if parsed is not None:
         return parsed, "jsonld"
     for selector in DATE_META:
-        for meta in tree.select(selector):
+        for meta in _select(tree, selector):
             parsed = _parse_iso(str(meta.get("content") or ""))
             if parsed is not None:
                 return parsed, "meta"
     return None, "missing"
 
 
-def _visible_date(tree: BeautifulSoup, selector: str | None) -> datetime | None:
+def _visible_date(tree: HtmlElement, selector: str | None) -> datetime | None:
     """A date as printed on the page ("Thứ tư, 22/10/2025, 19:25 (GMT+7)"), Vietnam time."""
     for node in _select(tree, selector):
         attribute = node.get("datetime") or node.get("content")
         parsed = _parse_iso(str(attribute)) if attribute else None
         if parsed is not None:
             return parsed
-        text = _clean(node.get_text(" "))
+        text = _clean(_text(node))
         found = _day_month_year(text)
         if found is not None:
             return found
@@ -256,48 +286,51 @@ def _day_month_year(text: str) -> datetime | None:
         return None
 
 
-def _title(tree: BeautifulSoup, selector: str, article: dict[str, Any]) -> tuple[str | None, str]:
+def _title(tree: HtmlElement, selector: str, article: dict[str, Any]) -> tuple[str | None, str]:
     for node in _select(tree, selector):
-        text = _clean(node.get_text(" "))
+        text = _clean(_text(node))
         if text:
             return text, "selector"
     headline = _jsonld_text(article.get("headline"))
     if headline:
         return headline, "jsonld"
-    for meta in tree.select("meta[property='og:title']"):
+    for meta in _select(tree, "meta[property='og:title']"):
         if _clean(str(meta.get("content") or "")):
             return _clean(str(meta.get("content"))), "meta"
     return None, "missing"
 
 
-def _lines(nodes: Iterable[Tag], drop: str | None) -> list[str]:
+def _lines(nodes: Iterable[HtmlElement], drop: str | None) -> list[str]:
     """The visible text of the nodes, one line per block, without dropped parts (captions, ads...)."""
     lines: list[str] = []
     remove = f"{ALWAYS_DROP}, {drop}" if drop else ALWAYS_DROP
+    dropped: set[HtmlElement] | None = None
     for node in nodes:
-        if node.css.match(remove):
+        if dropped is None:
+            # Matched once over the whole page; a dropped element is skipped with what it holds.
+            dropped = set(_selector(remove)(node.getroottree().getroot()))
+        if node in dropped:
             continue
-        kept = copy.copy(node)
-        for element in kept.select(remove):
-            element.decompose()
-        lines.extend(_block_lines(kept))
+        lines.extend(_block_lines(node, dropped))
     return [line for line in lines if line]
 
 
-def _block_lines(root: Tag) -> list[str]:
+def _block_lines(root: HtmlElement, dropped: set[HtmlElement]) -> list[str]:
     parts: list[str] = []
 
-    def walk(node: Tag) -> None:
-        for child in node.children:
-            if isinstance(child, Tag):
-                block = child.name in BLOCKS
-                if child.name == "br" or block:
+    def walk(node: HtmlElement) -> None:
+        if node.text and _is_element(node):
+            parts.append(node.text)
+        for child in node:
+            if _is_element(child) and child not in dropped:
+                block = child.tag in BLOCKS
+                if child.tag == "br" or block:
                     parts.append("\n")
                 walk(child)
                 if block:
                     parts.append("\n")
-            elif isinstance(child, NavigableString) and not isinstance(child, Comment):
-                parts.append(str(child))
+            if child.tail:
+                parts.append(child.tail)
 
     walk(root)
     return [_clean(line) for line in "".join(parts).split("\n") if _clean(line)]
@@ -312,9 +345,9 @@ def _unique(lines: Iterable[str]) -> list[str]:
     return out
 
 
-def _lang(tree: BeautifulSoup) -> str | None:
-    root = tree.find("html")
-    value = str(root.get("lang") or "") if isinstance(root, Tag) else ""
+def _lang(tree: HtmlElement) -> str | None:
+    root = tree if tree.tag == "html" else tree.find(".//html")
+    value = str(root.get("lang") or "") if root is not None else ""
     return value.strip()[:2].lower() if re.match(r"^[a-zA-Z]{2}", value.strip()) else None
 
 
