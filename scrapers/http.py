@@ -513,7 +513,7 @@ class HttpClient:
                 return exchange
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
                 exchange.kind, exchange.retryable = "network", True
-                exchange.reason = f"truncated body or reset connection: {_short(exc)}"
+                exchange.reason = f"{_body_break(exc)}: {_short(exc)}"
                 return exchange
             except requests.exceptions.ContentDecodingError as exc:
                 exchange.kind, exchange.retryable = "network", True
@@ -530,9 +530,7 @@ class HttpClient:
             if cached is not None and cached.expires > self._clock():
                 return cached
             robots_url = f"{origin}/robots.txt"
-            exchange, _ = self._follow(
-                robots_url, {"Accept": "text/plain,*/*;q=0.5"}, max_bytes=ROBOTS_MAX_BYTES, check_robots=False
-            )
+            exchange = self._robots_exchange(robots_url)
             now = self._clock()
             if exchange.kind == "ok" and 200 <= exchange.status < 300:
                 text, _encoding = decode_body(exchange.body, content_type=None)
@@ -554,6 +552,24 @@ class HttpClient:
             if entry.parser is not None and entry.parser.crawl_delay(self.user_agent):
                 self._defer(host, self.delay_for(host))
             return entry
+
+    def _robots_exchange(self, robots_url: str) -> _Exchange:
+        """GET robots.txt, retrying a reset, timeout, 5xx or 429 as fetch() does a page.
+
+        Unretried, one blip would close the whole host for `robots_error_ttl`.
+        """
+        host = server_of(robots_url)
+        headers = {"Accept": "text/plain,*/*;q=0.5"}
+        exchange, _ = self._follow(robots_url, headers, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
+        for attempt in range(1, self.max_attempts):
+            if not exchange.retryable:
+                break
+            wait = exchange.retry_after if exchange.retry_after is not None else self.backoff_wait(attempt)
+            if wait > self.retry_after_cap:
+                break
+            self._defer(host, wait)
+            exchange, _ = self._follow(robots_url, headers, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
+        return exchange
 
     def _result(
         self,
@@ -600,6 +616,14 @@ class HttpClient:
             kind=kind,
             retry_at=retry_at,
         )
+
+
+def _body_break(exc: BaseException) -> str:
+    """Name how a body broke off: urllib3 says IncompleteRead when it ended before its Content-Length."""
+    text = str(exc)
+    if "IncompleteRead" in text or "ended prematurely" in text:
+        return "truncated body"
+    return "connection broken while reading the body"
 
 
 def _short(exc: BaseException) -> str:

@@ -94,10 +94,40 @@ def test_robots_5xx_disallow_expires_after_the_error_ttl(
     web.get("https://vov.vn/robots.txt", status=503)
     web.get("https://vov.vn/robots.txt", status=404)
     _ok(web)
-    client = make_client(robots_error_ttl=900.0)
+    client = make_client(robots_error_ttl=900.0, max_attempts=1)
     assert client.fetch(URL).kind == "robots"
     clock.advance(901)
     assert client.fetch(URL).ok
+
+
+@pytest.mark.parametrize(
+    "blip",
+    [
+        {"body": requests.exceptions.ConnectionError("Connection reset by peer")},
+        {"body": requests.exceptions.ReadTimeout("read timed out")},
+        {"status": 503},
+        {"status": 429, "headers": {"Retry-After": "2"}},
+    ],
+    ids=["reset", "timeout", "503", "429"],
+)
+def test_robots_blip_is_retried_not_taken_as_disallow_all(
+    web: responses.RequestsMock, make_client: MakeClient, blip: dict[str, object]
+) -> None:
+    web.get("https://vov.vn/robots.txt", **blip)  # type: ignore[arg-type]
+    web.get("https://vov.vn/robots.txt", status=404)
+    _ok(web)
+    result = make_client(default_delay=0.0).fetch(URL)
+    assert (result.ok, [c.request.url for c in web.calls].count("https://vov.vn/robots.txt")) == (True, 2)
+
+
+def test_robots_retry_after_is_waited_before_asking_again(
+    web: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    web.get("https://vov.vn/robots.txt", status=429, headers={"Retry-After": "7"})
+    web.get("https://vov.vn/robots.txt", status=404)
+    _ok(web)
+    make_client(default_delay=0.0).fetch(URL)
+    assert clock.sleeps == [7.0]
 
 
 def test_robots_is_fetched_once_per_host(web: responses.RequestsMock, make_client: MakeClient) -> None:
@@ -295,6 +325,14 @@ def test_truncated_body_is_retried(web: responses.RequestsMock, make_client: Mak
     _ok(web)
     result = make_client(default_delay=0.0).fetch(URL)
     assert (result.ok, result.attempts) == (True, 2)
+
+
+def test_truncated_body_reason_says_truncated(web: responses.RequestsMock, make_client: MakeClient) -> None:
+    no_robots(web, "vov.vn")
+    web.get(URL, body="<html>short", headers={"Content-Length": "5000"})
+    result = make_client(default_delay=0.0, max_attempts=2).fetch(URL)
+    assert (result.kind, result.ok) == ("network", False)
+    assert result.reason.startswith("truncated body: ") and "reset" not in result.reason
 
 
 # --- Retry-After -----------------------------------------------------------------------------------
