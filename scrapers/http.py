@@ -306,7 +306,8 @@ class HttpClient:
                 wait = exchange.retry_after
             else:
                 wait = self.backoff_wait(attempts)
-            if attempts < self.max_attempts:
+            # Retry-After is the server's word for the host, so it holds after the last attempt too
+            if attempts < self.max_attempts or exchange.retry_after is not None:
                 self._defer(host, wait)
         return self._result(
             url,

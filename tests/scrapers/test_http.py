@@ -348,6 +348,17 @@ def test_retry_after_seconds_is_waited(
     assert (result.ok, clock.sleeps) == (True, [7.0])
 
 
+def test_retry_after_on_the_last_attempt_is_waited_before_the_next_request_to_the_host(
+    web: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    no_robots(web, "vov.vn")
+    web.get(URL, status=429, headers={"Retry-After": "7"})
+    _ok(web, "https://vov.vn/kinh-te/other.vov")
+    client = make_client(default_delay=0.0, max_attempts=1)
+    assert client.fetch(URL).status == 429
+    assert (client.fetch("https://vov.vn/kinh-te/other.vov").ok, clock.sleeps) == (True, [7.0])
+
+
 def test_retry_after_http_date_is_waited(
     web: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
 ) -> None:
