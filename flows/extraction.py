@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,13 +27,21 @@ class DocumentExtraction:
     skipped: bool = False
 
 
-def pending_documents(engine: Engine, *, since: datetime | None = None, reextract: bool = False) -> list[int]:
+def pending_documents(
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    reextract: bool = False,
+    among: Sequence[int] | None = None,
+) -> list[int]:
     """Ids of stored documents to extract: those never extracted, changed since, or on older rules.
 
-    With `reextract`, every document (fetched since `since`) is taken again.
+    With `reextract`, every document (fetched since `since`) is taken again; `among` limits it to those ids.
     """
     documents = Document.__table__  # type: ignore[attr-defined]
     query = select(documents.c.id).order_by(documents.c.id)
+    if among is not None:
+        query = query.where(documents.c.id.in_(list(among)))
     if since is not None:
         query = query.where(documents.c.fetched_at >= since)
     if not reextract:

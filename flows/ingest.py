@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import events
 from flows.extract import extract_one
-from flows.extraction import DocumentExtraction
+from flows.extraction import DocumentExtraction, pending_documents
 from flows.orchestration import each, flow_run_id, publish_markdown, report_problems, thread_pool, transient
 from flows.parameters import SourceCodes
 from flows.pipeline import day_range, pipeline
@@ -132,7 +132,12 @@ def crawl(
                 document_id=outcome.document_id, source=code, url=outcome.document_url or url
             )
     if extract:
-        tally.add(extract_stored(tally.stored, codes_by_id=_codes_by_id(jobs, outcomes), run_id=run_id))
+        # A run killed between storing and extracting leaves documents that now answer 304: extract them too.
+        seen = [
+            o.document_id for o in outcomes if isinstance(o, FetchOutcome) and o.document_id and not o.changed
+        ]
+        todo = tally.stored + (pending_documents(pipeline().engine, among=seen) if seen else [])
+        tally.add(extract_stored(todo, codes_by_id=_codes_by_id(jobs, outcomes), run_id=run_id))
     return tally
 
 
