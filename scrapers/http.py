@@ -460,10 +460,14 @@ class HttpClient:
                 )
             if wait > 0:
                 self._sleep(wait)
+            exchange: _Exchange | None = None
             try:
-                return self._send(url, target, request_headers, max_bytes=max_bytes)
+                exchange = self._send(url, target, request_headers, max_bytes=max_bytes)
+                return exchange
             finally:
-                self._defer(host, self.delay_for(host))
+                # A Retry-After holds the host from now, before the lock lets another thread ask it
+                hold = exchange.retry_after if exchange is not None and exchange.retry_after else 0.0
+                self._defer(host, max(self.delay_for(host), hold))
 
     def _send(self, url: str, target: str, headers: Mapping[str, str], *, max_bytes: int) -> _Exchange:
         try:

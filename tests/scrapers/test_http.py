@@ -359,6 +359,24 @@ def test_retry_after_on_the_last_attempt_is_waited_before_the_next_request_to_th
     assert (client.fetch("https://vov.vn/kinh-te/other.vov").ok, clock.sleeps) == (True, [7.0])
 
 
+def test_retry_after_holds_the_host_from_the_moment_the_response_arrives(
+    web: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    # Another thread may ask the host the moment its lock is released: the hold must be recorded by then,
+    # not a plain delay first (the host open for a moment) and the Retry-After after.
+    holds: list[float] = []
+
+    class Recorded(MemoryPoliteness):
+        def record(self, host: str, *, next_allowed: float, crawl_delay: float | None) -> None:
+            holds.append(next_allowed - clock())
+            super().record(host, next_allowed=next_allowed, crawl_delay=crawl_delay)
+
+    no_robots(web, "vov.vn")
+    web.get(URL, status=429, headers={"Retry-After": "7"})
+    make_client(default_delay=1.0, max_attempts=1, politeness=Recorded()).fetch(URL)
+    assert holds == [1.0, 7.0]  # after robots.txt: the delay; after the 429: Retry-After, nothing between
+
+
 def test_retry_after_http_date_is_waited(
     web: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
 ) -> None:
