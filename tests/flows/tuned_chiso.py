@@ -15,5 +15,5 @@ from flows.cli import main
 
 if __name__ == "__main__":
     options = json.loads(os.environ.get("CHISO_TEST_HTTP_OPTIONS", "{}"))
-    flows.pipeline.make_client = functools.partial(flows.pipeline.make_client, **options)  # type: ignore[assignment]
+    flows.pipeline.make_client = functools.partial(flows.pipeline.make_client, **options)
     main()
