@@ -29,10 +29,14 @@ FETCH_WORKERS = 8
 
 
 @task(name="discover", retries=1, retry_delay_seconds=5, retry_condition_fn=transient, cache_policy=NO_CACHE)
-def discover_source(code: str, *, since: datetime, until: datetime, mode: DiscoveryMode) -> DiscoveryResult:
-    """Candidate URLs of one source in the window."""
+def discover_source(
+    code: str, *, since: datetime, until: datetime, mode: DiscoveryMode, run_id: str | None = None
+) -> DiscoveryResult:
+    """Candidate URLs of one source in the window; each feed or sitemap fetch leaves its fetch_state."""
     p = pipeline()
-    return discover(p.registry.get(code), p.client, since=since, until=until, mode=mode)
+    return discover(
+        p.registry.get(code), p.client, since=since, until=until, mode=mode, engine=p.engine, run_id=run_id
+    )
 
 
 # Never cached: a fetch is worth doing again exactly when its inputs (the URL) are the same.
@@ -107,7 +111,7 @@ def crawl(
     """Discover, fetch and store the sources' pages in the window; extract the changed ones if asked."""
     tally = Tally()
     codes = [s.code for s in sources]
-    found = each(discover_source, codes, stage="discover", since=since, until=until, mode=mode)
+    found = each(discover_source, codes, stage="discover", since=since, until=until, mode=mode, run_id=run_id)
     jobs: list[tuple[str, str]] = []
     for code, result in zip(codes, found, strict=True):
         if isinstance(result, BaseException):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -83,17 +84,40 @@ class SourceReport:
 # --- discovery -------------------------------------------------------------------------------------
 
 
+Recorder = Callable[[FetchResult], None]
+
+
 def _fetcher(
-    client: HttpClient, problems: list[str], *, accept: str, what: str
+    client: HttpClient, problems: list[str], *, accept: str, what: str, record: Recorder | None = None
 ) -> Callable[[str], bytes | None]:
     def fetch(url: str) -> bytes | None:
         result = client.fetch(url, accept=accept)
+        if record is not None:
+            record(result)
         if result.ok:
             return result.body
         problems.append(f"{what} {url}: {result.reason}")
         return None
 
     return fetch
+
+
+def record_fetch(engine: Engine, result: FetchResult, *, run_id: str | None) -> None:
+    """Leave a feed, sitemap or listing fetch in fetch_state as fetch_and_store does a page: outcome, reason."""
+    key = canonical_url(result.url)
+    with session_scope(engine) as session:
+        state = session.get(FetchState, key)
+        failures = state.failures if state is not None else 0
+        row = {
+            "url": key,
+            "host": (urlsplit(key).hostname or "").lower(),
+            "last_status": result.status,
+            "last_reason": result.reason[:500],
+            "last_fetched_at": result.fetched_at,
+            "next_allowed_at": result.retry_at,
+            "failures": failures + 1 if result.failed else 0,
+        }
+        upsert(session, FetchState, [row], run_id=run_id)
 
 
 def discover(
@@ -105,18 +129,24 @@ def discover(
     mode: DiscoveryMode = "recent",
     max_listing_pages: int = 3,
     apply_topics: bool = True,
+    engine: Engine | None = None,
+    run_id: str | None = None,
 ) -> DiscoveryResult:
     """Candidate article URLs of one source within [since, until], topic-filtered and deduplicated.
 
     recent: feeds and listing pages (what is new now); backfill: sitemaps, walking only the monthly
     shards of the range (feeds and listings when the source has no sitemap). Unreadable inputs are
-    reported in `problems`, never raised.
+    reported in `problems`, never raised; with an `engine`, every such fetch also leaves its outcome in
+    fetch_state.
     """
     problems: list[str] = []
     found: list[Candidate] = []
+    record: Recorder | None = None
+    if engine is not None:
+        record = functools.partial(record_fetch, engine, run_id=run_id)
     use_sitemaps = mode == "backfill" and bool(source.sitemaps)
     if not use_sitemaps:
-        feed_fetch = _fetcher(client, problems, accept=FEED_ACCEPT, what="feed")
+        feed_fetch = _fetcher(client, problems, accept=FEED_ACCEPT, what="feed", record=record)
         for feed in source.feeds:
             data = feed_fetch(feed.url)
             if data is not None:
@@ -124,11 +154,11 @@ def discover(
                 if not entries:
                     problems.append(f"feed {feed.url}: no entries")
                 found.extend(entries)
-        found.extend(discover_listings(source, client, problems, max_pages=max_listing_pages))
+        found.extend(discover_listings(source, client, problems, max_pages=max_listing_pages, record=record))
     else:
         walk = walk_sitemaps(
             [s.url for s in source.sitemaps],
-            _fetcher(client, problems, accept=SITEMAP_ACCEPT, what="sitemap"),
+            _fetcher(client, problems, accept=SITEMAP_ACCEPT, what="sitemap", record=record),
             since=since,
             until=until,
             source_code=source.code,
@@ -148,12 +178,12 @@ def client_allows_host(client: HttpClient, url: str) -> bool:
 
 
 def discover_listings(
-    source: Source, client: HttpClient, problems: list[str], *, max_pages: int
+    source: Source, client: HttpClient, problems: list[str], *, max_pages: int, record: Recorder | None = None
 ) -> list[Candidate]:
     """Candidates from the source's listing pages (its parser's hook when it has one); problems appended."""
     if not source.listings:
         return []
-    fetch = _fetcher(client, problems, accept="text/html,*/*;q=0.5", what="listing")
+    fetch = _fetcher(client, problems, accept="text/html,*/*;q=0.5", what="listing", record=record)
     custom = _listing_hook(source)
     if custom is None:
         found, walk_problems = walk_listings(
