@@ -200,6 +200,7 @@ def backfill(
             until=datetime.combine(todo_days[-1][1] + timedelta(days=1), time.min, tzinfo=UTC),
             mode="backfill",
             tally=tally,
+            run_id=run_id,
         )
         # A source with a discovery problem keeps all its chunks to do: a resumed backfill reads it again.
         troubled = {error.split(":", 1)[0] for error in tally.errors}

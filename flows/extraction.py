@@ -15,6 +15,9 @@ from models.db import session_scope
 from models.store import Extraction, RankingFact, replace_extractions
 from models.tables import Document
 
+# Ids or URLs per IN (...) query, well within SQLite's parameter limit.
+IN_BATCH = 500
+
 
 @dataclass(frozen=True)
 class DocumentExtraction:
@@ -27,10 +30,18 @@ class DocumentExtraction:
     skipped: bool = False
 
 
-def pending_documents(engine: Engine, *, since: datetime | None = None, reextract: bool = False) -> list[int]:
+def pending_documents(
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    reextract: bool = False,
+    among: Sequence[int] | None = None,
+    urls: Sequence[str] | None = None,
+) -> list[int]:
     """Ids of stored documents to extract: those never extracted, changed since, or on older rules.
 
-    With `reextract`, every document (fetched since `since`) is taken again.
+    With `reextract`, every document (fetched since `since`) is taken again. `among` (ids) and `urls`
+    (canonical URLs) limit it to those documents, in batches that stay within SQLite's parameter limit.
     """
     documents = Document.__table__  # type: ignore[attr-defined]
     query = select(documents.c.id).order_by(documents.c.id)
@@ -44,8 +55,19 @@ def pending_documents(engine: Engine, *, since: datetime | None = None, reextrac
                 documents.c.extracted_at < documents.c.updated_at,
             )
         )
+    if among is None and urls is None:
+        queries = [query]
+    else:
+        ids, links = list(among or []), list(urls or [])
+        queries = [
+            query.where(documents.c.id.in_(ids[i : i + IN_BATCH])) for i in range(0, len(ids), IN_BATCH)
+        ]
+        queries += [
+            query.where(documents.c.url.in_(links[i : i + IN_BATCH])) for i in range(0, len(links), IN_BATCH)
+        ]
     with engine.connect() as connection:
-        return [row[0] for row in connection.execute(query)]
+        found = {row[0] for q in queries for row in connection.execute(q)}
+    return sorted(found)
 
 
 def extract_document(engine: Engine, document_id: int, *, run_id: str | None) -> DocumentExtraction:

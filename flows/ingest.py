@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import events
 from flows import progress as stages
 from flows.extract import extract_one
-from flows.extraction import DocumentExtraction, extract_document
+from flows.extraction import DocumentExtraction, extract_document, pending_documents
 from flows.load import fetch_and_store, store_fetched
 from flows.orchestration import (
     Runner,
@@ -55,10 +56,13 @@ Job = tuple[str, str]  # (source code, URL)
 
 
 @task(name="discover", retries=1, retry_delay_seconds=5, retry_condition_fn=transient, cache_policy=NO_CACHE)
-def discover_source(code: str, *, since: datetime, until: datetime, mode: DiscoveryMode) -> DiscoveryResult:
-    """Candidate URLs of one source in the window."""
+def discover_source(
+    code: str, *, since: datetime, until: datetime, mode: DiscoveryMode, run_id: str | None = None
+) -> DiscoveryResult:
+    """Candidate URLs of one source in the window; each feed or sitemap fetch leaves its fetch_state."""
     p = pipeline()
-    return discover(p.registry.get(code), p.client, since=since, until=until, mode=mode)
+    record = functools.partial(DbFetchState(p.engine).record, run_id=run_id)
+    return discover(p.registry.get(code), p.client, since=since, until=until, mode=mode, record=record)
 
 
 # Never cached: a fetch is worth doing again exactly when its inputs (the URL) are the same.
@@ -187,11 +191,17 @@ def host_queues(jobs: Sequence[Job], *, size: int) -> dict[str, list[list[Job]]]
 
 
 def discover_all(
-    sources: Sequence[Source], *, since: datetime, until: datetime, mode: DiscoveryMode, tally: Tally
+    sources: Sequence[Source],
+    *,
+    since: datetime,
+    until: datetime,
+    mode: DiscoveryMode,
+    tally: Tally,
+    run_id: str | None = None,
 ) -> list[tuple[str, Candidate]]:
     """Every source's candidates in the window (one discovery per source); problems go to the tally."""
     codes = [s.code for s in sources]
-    found = each(discover_source, codes, stage="discover", since=since, until=until, mode=mode)
+    found = each(discover_source, codes, stage="discover", since=since, until=until, mode=mode, run_id=run_id)
     out: list[tuple[str, Candidate]] = []
     for code, result in zip(codes, found, strict=True):
         if isinstance(result, BaseException):
@@ -234,14 +244,28 @@ def fetch_all(
         else:
             jobs.append((code, candidate.url))
     codes_by_id: dict[int, str] = {}
+    left_over: list[int] = []
     if fresh_jobs:
-        _count(fresh_jobs, fresh, tally=tally, codes_by_id=codes_by_id)
+        left_over = _unextracted(fresh, extract=extract) + _count(
+            fresh_jobs, fresh, tally=tally, codes_by_id=codes_by_id
+        )
         if on_batch is not None:
             on_batch(fresh_jobs, fresh)
     queues = host_queues(jobs, size=FETCH_BATCH)
     stages.grow("fetch", len(jobs))
     extracting: list[list[int]] = []
     with Runner(max_workers=min(FETCH_WORKERS, max(1, len(queues)))) as runner:
+
+        def extract_later(ids: list[int]) -> None:
+            for start in range(0, len(ids), EXTRACT_BATCH):
+                extracting.append(ids[start : start + EXTRACT_BATCH])
+                stages.grow("extract", len(extracting[-1]))
+                runner.submit(
+                    extract_documents, extracting[-1], tag=("extract", "", len(extracting) - 1), run_id=run_id
+                )
+
+        if extract and left_over:
+            extract_later(left_over)
         for host, batches in queues.items():
             runner.submit(fetch_pages, batches[0], tag=("fetch", host, 0), run_id=run_id)
         for tag, result in runner.completed():
@@ -256,7 +280,9 @@ def fetch_all(
             outcomes = result if isinstance(result, list) else [result] * len(batch)
             for _ in batch:
                 stages.advance("fetch")
-            changed = _count(batch, outcomes, tally=tally, codes_by_id=codes_by_id)
+            changed = _unextracted(outcomes, extract=extract) + _count(
+                batch, outcomes, tally=tally, codes_by_id=codes_by_id
+            )
             if on_batch is not None:
                 on_batch(batch, outcomes)
             if index + 1 < len(queues[host]):
@@ -264,15 +290,22 @@ def fetch_all(
                     fetch_pages, queues[host][index + 1], tag=("fetch", host, index + 1), run_id=run_id
                 )
             if extract and changed:
-                for start in range(0, len(changed), EXTRACT_BATCH):
-                    extracting.append(changed[start : start + EXTRACT_BATCH])
-                    stages.grow("extract", len(extracting[-1]))
-                    runner.submit(
-                        extract_documents,
-                        extracting[-1],
-                        tag=("extract", "", len(extracting) - 1),
-                        run_id=run_id,
-                    )
+                extract_later(changed)
+
+
+def _unextracted(outcomes: Sequence[FetchOutcome | BaseException], *, extract: bool) -> list[int]:
+    """Unchanged documents (304, or not requested) that were never extracted with the current rules.
+
+    A run killed between storing and extracting leaves such documents; without this their records are lost.
+    """
+    if not extract:
+        return []
+    unchanged = [
+        o for o in outcomes if isinstance(o, FetchOutcome) and not o.changed and o.status != "failed"
+    ]
+    ids = [o.document_id for o in unchanged if o.document_id is not None]
+    urls = [canonical_url(o.url) for o in unchanged if o.document_id is None]
+    return pending_documents(pipeline().engine, among=ids, urls=urls) if unchanged else []
 
 
 def _count(
@@ -320,7 +353,7 @@ def crawl(
 ) -> Tally:
     """Discover, fetch and store the sources' pages in the window; extract the changed ones if asked."""
     tally = Tally()
-    found = discover_all(sources, since=since, until=until, mode=mode, tally=tally)
+    found = discover_all(sources, since=since, until=until, mode=mode, tally=tally, run_id=run_id)
     fetch_all(found, run_id=run_id, extract=extract, refresh=refresh, tally=tally)
     return tally
 

@@ -18,6 +18,8 @@ from models.db import session_scope
 from models.store import load_raw_page, store_raw_page, upsert
 from models.tables import FetchState, HostState
 from models.types import utcnow
+from scrapers.discover import canonical_url
+from scrapers.http import FetchResult
 from scrapers.state import Cached, PageState
 
 # Enough URLs per IN (...) query to read a host's queue in a few statements, within SQLite's parameter limit.
@@ -105,6 +107,26 @@ class DbFetchState:
             except KeyError:
                 return None
             return Cached(etag=state.etag, last_modified=state.last_modified, body=body)
+
+    def record(self, result: FetchResult, *, run_id: str | None) -> None:
+        """Leave a feed, sitemap or listing fetch in fetch_state as a page fetch does: outcome and reason.
+
+        Only these columns are written, so the validators and body kept by `remember` stay.
+        """
+        key = canonical_url(result.url)
+        with session_scope(self._engine) as session:
+            state = session.get(FetchState, key)
+            failures = state.failures if state is not None else 0
+            row = {
+                "url": key,
+                "host": (urlsplit(key).hostname or "").lower(),
+                "last_status": result.status,
+                "last_reason": result.reason[:500],
+                "last_fetched_at": result.fetched_at,
+                "next_allowed_at": result.retry_at,
+                "failures": failures + 1 if result.failed else 0,
+            }
+            upsert(session, FetchState, [row], run_id=run_id)
 
     def remember(self, url: str, cached: Cached) -> None:
         with session_scope(self._engine) as session:

@@ -79,12 +79,18 @@ class SourceReport:
 # --- discovery -------------------------------------------------------------------------------------
 
 
+# Told about every feed, sitemap and listing fetch (the flows leave each in fetch_state).
+Recorder = Callable[[FetchResult], None]
+
+
 def _fetcher(
-    client: HttpClient, problems: list[str], *, accept: str, what: str
+    client: HttpClient, problems: list[str], *, accept: str, what: str, record: Recorder | None = None
 ) -> Callable[[str], bytes | None]:
     # Conditional on the client's cache: an unchanged feed or sitemap answers 304 and its kept body is read.
     def fetch(url: str) -> bytes | None:
         result, body = client.fetch_cached(url, accept=accept)
+        if record is not None:
+            record(result)
         if body is not None:
             return body
         problems.append(f"{what} {url}: {result.reason}")
@@ -102,18 +108,19 @@ def discover(
     mode: DiscoveryMode = "recent",
     max_listing_pages: int = 3,
     apply_topics: bool = True,
+    record: Recorder | None = None,
 ) -> DiscoveryResult:
     """Candidate article URLs of one source within [since, until], topic-filtered and deduplicated.
 
     recent: feeds and listing pages (what is new now); backfill: sitemaps, walking only the monthly
     shards of the range (feeds and listings when the source has no sitemap). Unreadable inputs are
-    reported in `problems`, never raised.
+    reported in `problems`, never raised; `record` is told about every feed, sitemap and listing fetch.
     """
     problems: list[str] = []
     found: list[Candidate] = []
     use_sitemaps = mode == "backfill" and bool(source.sitemaps)
     if not use_sitemaps:
-        feed_fetch = _fetcher(client, problems, accept=FEED_ACCEPT, what="feed")
+        feed_fetch = _fetcher(client, problems, accept=FEED_ACCEPT, what="feed", record=record)
         for feed in source.feeds:
             data = feed_fetch(feed.url)
             if data is not None:
@@ -121,11 +128,11 @@ def discover(
                 if not entries:
                     problems.append(f"feed {feed.url}: no entries")
                 found.extend(entries)
-        found.extend(discover_listings(source, client, problems, max_pages=max_listing_pages))
+        found.extend(discover_listings(source, client, problems, max_pages=max_listing_pages, record=record))
     else:
         walk = walk_sitemaps(
             [s.url for s in source.sitemaps],
-            _fetcher(client, problems, accept=SITEMAP_ACCEPT, what="sitemap"),
+            _fetcher(client, problems, accept=SITEMAP_ACCEPT, what="sitemap", record=record),
             since=since,
             until=until,
             source_code=source.code,
@@ -145,12 +152,12 @@ def client_allows_host(client: HttpClient, url: str) -> bool:
 
 
 def discover_listings(
-    source: Source, client: HttpClient, problems: list[str], *, max_pages: int
+    source: Source, client: HttpClient, problems: list[str], *, max_pages: int, record: Recorder | None = None
 ) -> list[Candidate]:
     """Candidates from the source's listing pages (its parser's hook when it has one); problems appended."""
     if not source.listings:
         return []
-    fetch = _fetcher(client, problems, accept="text/html,*/*;q=0.5", what="listing")
+    fetch = _fetcher(client, problems, accept="text/html,*/*;q=0.5", what="listing", record=record)
     custom = _listing_hook(source)
     if custom is None:
         found, walk_problems = walk_listings(

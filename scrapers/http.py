@@ -313,7 +313,8 @@ class HttpClient:
                 wait = exchange.retry_after
             else:
                 wait = self.backoff_wait(attempts)
-            if attempts < self.max_attempts:
+            # Retry-After is the server's word for the host, so it holds after the last attempt too
+            if attempts < self.max_attempts or exchange.retry_after is not None:
                 self._defer(host, wait)
         return self._result(
             url,
@@ -490,7 +491,14 @@ class HttpClient:
             wait = slot - self._clock()
             if wait > 0:
                 self._sleep(wait)
-            return self._send(url, target, request_headers, max_bytes=max_bytes)
+            exchange: _Exchange | None = None
+            try:
+                exchange = self._send(url, target, request_headers, max_bytes=max_bytes)
+                return exchange
+            finally:
+                # A Retry-After holds the host from now, before the lock lets another thread ask it.
+                if exchange is not None and exchange.retry_after:
+                    self._defer(host, exchange.retry_after)
 
     def _session_for(self, server: str) -> requests.Session:
         if self._session is not None:
@@ -550,7 +558,7 @@ class HttpClient:
                 return exchange
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
                 exchange.kind, exchange.retryable = "network", True
-                exchange.reason = f"truncated body or reset connection: {_short(exc)}"
+                exchange.reason = f"{_body_break(exc)}: {_short(exc)}"
                 return exchange
             except requests.exceptions.ContentDecodingError as exc:
                 exchange.kind, exchange.retryable = "network", True
@@ -571,7 +579,7 @@ class HttpClient:
             remembered = self.cache.recall(robots_url) if self.cache is not None else None
             if remembered is not None:
                 headers.update(_validators(remembered.etag, remembered.last_modified))
-            exchange, _ = self._follow(robots_url, headers, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
+            exchange = self._robots_exchange(robots_url, headers)
             if exchange.kind == "ok" and exchange.status == 304 and remembered is not None:
                 exchange.status, exchange.body = 200, remembered.body
             elif exchange.kind == "ok" and 200 <= exchange.status < 300 and self.cache is not None:
@@ -604,6 +612,23 @@ class HttpClient:
             if entry.parser is not None and entry.parser.crawl_delay(self.user_agent):
                 self._defer(host, self.delay_for(host))
             return entry
+
+    def _robots_exchange(self, robots_url: str, headers: Mapping[str, str]) -> _Exchange:
+        """GET robots.txt, retrying a reset, timeout, 5xx or 429 as fetch() does a page.
+
+        Unretried, one blip would close the whole host for `robots_error_ttl`.
+        """
+        host = server_of(robots_url)
+        exchange, _ = self._follow(robots_url, headers, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
+        for attempt in range(1, self.max_attempts):
+            if not exchange.retryable:
+                break
+            wait = exchange.retry_after if exchange.retry_after is not None else self.backoff_wait(attempt)
+            if wait > self.retry_after_cap:
+                break
+            self._defer(host, wait)
+            exchange, _ = self._follow(robots_url, headers, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
+        return exchange
 
     def _result(
         self,
@@ -660,6 +685,14 @@ def _validators(etag: str | None, last_modified: str | None) -> dict[str, str]:
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     return headers
+
+
+def _body_break(exc: BaseException) -> str:
+    """Name how a body broke off: urllib3 says IncompleteRead when it ended before its Content-Length."""
+    text = str(exc)
+    if "IncompleteRead" in text or "ended prematurely" in text:
+        return "truncated body"
+    return "connection broken while reading the body"
 
 
 def _short(exc: BaseException) -> str:

@@ -207,6 +207,17 @@ def test_ingest_twice_changes_no_record_and_fetches_conditionally(
     assert second["not_modified"] > 20
 
 
+def test_documents_stored_but_never_extracted_are_extracted_by_the_next_run_that_gets_304(
+    pipeline: Pipeline, recorded_events: list[Any]
+) -> None:
+    from flows.ingest import ingest
+
+    ingest(since=date(2023, 1, 1), until=date(2025, 12, 31), extract=False)  # as if killed before extracting
+    second = ingest(since=date(2023, 1, 1), until=date(2025, 12, 31))
+    assert (second["stored"], second["not_modified"] > 20, second["rankings"] > 0) == (0, True, True)
+    assert pending_documents(pipeline.engine) == []
+
+
 def test_a_dead_site_is_reported_and_the_other_sources_are_stored(pipeline: Pipeline, web: Any) -> None:
     from flows.ingest import ingest
 

@@ -171,22 +171,26 @@ class GeneratedSite:
             return f"Province {i % 63 + 1} reports investment figures for {when:%B %Y}"
         return f"Tỉnh số {i % 63 + 1} công bố số liệu thu hút đầu tư tháng {when.month}/{when.year}"
 
-    def _article(self, i: int) -> Rendered:
+    def paragraphs(self, i: int) -> list[str]:
+        """The body paragraphs of article i (subclasses state other facts)."""
         when = self.published(i)
         fdi = f"{i % 900 + 100},{i % 10}" if self.lang != "en" else f"{i % 900 + 100}.{i % 10}"
         rate = 80 + i % 20
         if self.lang == "en":
-            paras = [
+            return [
                 f"In {when:%B %Y} the province attracted about {fdi} million USD of foreign direct investment.",
                 f"The occupancy rate of its industrial parks reached {rate}%, the planning department said.",
                 "Officials expect digital transformation projects to keep investors interested next year.",
             ]
-        else:
-            paras = [
-                f"Trong tháng {when.month}/{when.year}, tỉnh thu hút khoảng {fdi} triệu USD vốn đầu tư trực tiếp nước ngoài.",
-                f"Tỷ lệ lấp đầy các khu công nghiệp đạt {rate}%, theo Sở Kế hoạch và Đầu tư.",
-                "Lãnh đạo tỉnh kỳ vọng các dự án chuyển đổi số sẽ tiếp tục thu hút nhà đầu tư trong năm tới.",
-            ]
+        return [
+            f"Trong tháng {when.month}/{when.year}, tỉnh thu hút khoảng {fdi} triệu USD vốn đầu tư trực tiếp nước ngoài.",
+            f"Tỷ lệ lấp đầy các khu công nghiệp đạt {rate}%, theo Sở Kế hoạch và Đầu tư.",
+            "Lãnh đạo tỉnh kỳ vọng các dự án chuyển đổi số sẽ tiếp tục thu hút nhà đầu tư trong năm tới.",
+        ]
+
+    def _article(self, i: int) -> Rendered:
+        when = self.published(i)
+        paras = self.paragraphs(i)
         if i in self.revised:
             paras.append(f"Revised {self.revised[i].isoformat()}.")
         body_html = "".join(f"<p>{escape(p)}</p>" for p in paras)

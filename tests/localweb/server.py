@@ -6,9 +6,10 @@ import contextlib
 import hashlib
 import socket
 import struct
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, formatdate, parsedate_to_datetime
@@ -196,6 +197,12 @@ class _Server(ThreadingHTTPServer):
         self.sockets_lock = threading.Lock()
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that gave up (timeout, size cap) leaves a broken pipe behind: expected, not a server bug
+        if isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -275,6 +282,8 @@ class _Handler(BaseHTTPRequestHandler):
         if delay > 0:
             time.sleep(delay)
         fault = web.faults.claim(rec.host, rec.path, rec.target)
+        if fault is None and web.injector is not None:
+            fault = web.injector(rec.host, rec.target)
         if fault is not None:
             rec.fault = fault.kind
             if self._apply_fault(fault, head):
@@ -435,6 +444,8 @@ class LocalWeb:
     log: RequestLog = field(default_factory=RequestLog)
     faults: FaultTable = field(default_factory=FaultTable)
     generated: dict[str, GeneratedSite] = field(default_factory=dict)
+    # Asked (host, target) for every request no fault rule claimed; returns a fault to act out, or None.
+    injector: Callable[[str, str], Fault | None] | None = None
 
     def __post_init__(self) -> None:
         self._server: _Server | None = None

@@ -3,6 +3,7 @@ outcomes and what each leaves in document, raw_page and fetch_state, and politen
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from flows.load import fetch_and_store
-from flows.state import DbPoliteness
+from flows.state import DbFetchState, DbPoliteness
 from models.db import get_engine, session_scope
 from models.tables import Document, FetchState, HostState, RawPage
 from scrapers.crawl import discover
@@ -281,6 +282,36 @@ def test_unreadable_inputs_are_reported_not_raised(web: responses.RequestsMock, 
         "feed https://vov.vn/rss/kinh-te.rss: HTTP 500 Internal Server Error (after 4 attempts)",
         "listing https://vov.vn/kinh-te: HTTP 404 Not Found",
     )
+
+
+def test_discovery_fetches_leave_their_outcome_and_reason_in_fetch_state(
+    web: responses.RequestsMock, client: HttpClient, engine: Engine
+) -> None:
+    no_robots(web, "vov.vn")
+    web.get("https://vov.vn/rss/kinh-te.rss", status=500)
+    web.get("https://vov.vn/kinh-te", body="<html><body></body></html>", content_type="text/html")
+    discover(VOV, client, record=functools.partial(DbFetchState(engine).record, run_id="r1"))
+    feed, listing = _state(engine, "https://vov.vn/rss/kinh-te.rss"), _state(engine, "https://vov.vn/kinh-te")
+    assert (feed.failures, feed.last_status, feed.last_reason, feed.run_id) == (
+        1,
+        500,
+        "HTTP 500 Internal Server Error (after 4 attempts)",
+        "r1",
+    )
+    assert (listing.failures, listing.last_status, listing.last_reason) == (0, 200, "HTTP 200 OK")
+
+
+def test_a_discovery_fetch_that_succeeds_again_clears_its_failures(
+    web: responses.RequestsMock, client: HttpClient, engine: Engine
+) -> None:
+    no_robots(web, "vov.vn")
+    web.get("https://vov.vn/rss/kinh-te.rss", status=500)
+    web.get("https://vov.vn/kinh-te", status=404)
+    discover(VOV, client, record=functools.partial(DbFetchState(engine).record, run_id="r1"))
+    web.replace(responses.GET, "https://vov.vn/rss/kinh-te.rss", body="<rss></rss>")
+    discover(VOV, client, record=functools.partial(DbFetchState(engine).record, run_id="r2"))
+    feed = _state(engine, "https://vov.vn/rss/kinh-te.rss")
+    assert (feed.failures, feed.last_status) == (0, 200)
 
 
 def test_backfill_discovery_walks_the_sitemap_shards_of_the_range(

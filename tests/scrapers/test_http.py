@@ -94,10 +94,40 @@ def test_robots_5xx_disallow_expires_after_the_error_ttl(
     web.get("https://vov.vn/robots.txt", status=503)
     web.get("https://vov.vn/robots.txt", status=404)
     _ok(web)
-    client = make_client(robots_error_ttl=900.0)
+    client = make_client(robots_error_ttl=900.0, max_attempts=1)
     assert client.fetch(URL).kind == "robots"
     clock.advance(901)
     assert client.fetch(URL).ok
+
+
+@pytest.mark.parametrize(
+    "blip",
+    [
+        {"body": requests.exceptions.ConnectionError("Connection reset by peer")},
+        {"body": requests.exceptions.ReadTimeout("read timed out")},
+        {"status": 503},
+        {"status": 429, "headers": {"Retry-After": "2"}},
+    ],
+    ids=["reset", "timeout", "503", "429"],
+)
+def test_robots_blip_is_retried_not_taken_as_disallow_all(
+    web: responses.RequestsMock, make_client: MakeClient, blip: dict[str, object]
+) -> None:
+    web.get("https://vov.vn/robots.txt", **blip)  # type: ignore[arg-type]
+    web.get("https://vov.vn/robots.txt", status=404)
+    _ok(web)
+    result = make_client(default_delay=0.0).fetch(URL)
+    assert (result.ok, [c.request.url for c in web.calls].count("https://vov.vn/robots.txt")) == (True, 2)
+
+
+def test_robots_retry_after_is_waited_before_asking_again(
+    web: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    web.get("https://vov.vn/robots.txt", status=429, headers={"Retry-After": "7"})
+    web.get("https://vov.vn/robots.txt", status=404)
+    _ok(web)
+    make_client(default_delay=0.0).fetch(URL)
+    assert clock.sleeps == [7.0]
 
 
 def test_robots_is_fetched_once_per_host(web: responses.RequestsMock, make_client: MakeClient) -> None:
@@ -297,6 +327,14 @@ def test_truncated_body_is_retried(web: responses.RequestsMock, make_client: Mak
     assert (result.ok, result.attempts) == (True, 2)
 
 
+def test_truncated_body_reason_says_truncated(web: responses.RequestsMock, make_client: MakeClient) -> None:
+    no_robots(web, "vov.vn")
+    web.get(URL, body="<html>short", headers={"Content-Length": "5000"})
+    result = make_client(default_delay=0.0, max_attempts=2).fetch(URL)
+    assert (result.kind, result.ok) == ("network", False)
+    assert result.reason.startswith("truncated body: ") and "reset" not in result.reason
+
+
 # --- Retry-After -----------------------------------------------------------------------------------
 
 
@@ -308,6 +346,41 @@ def test_retry_after_seconds_is_waited(
     _ok(web)
     result = make_client(default_delay=0.0).fetch(URL)
     assert (result.ok, clock.sleeps) == (True, [7.0])
+
+
+def test_retry_after_on_the_last_attempt_is_waited_before_the_next_request_to_the_host(
+    web: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    no_robots(web, "vov.vn")
+    web.get(URL, status=429, headers={"Retry-After": "7"})
+    _ok(web, "https://vov.vn/kinh-te/other.vov")
+    client = make_client(default_delay=0.0, max_attempts=1)
+    assert client.fetch(URL).status == 429
+    assert (client.fetch("https://vov.vn/kinh-te/other.vov").ok, clock.sleeps) == (True, [7.0])
+
+
+def test_retry_after_holds_the_host_from_the_moment_the_response_arrives(
+    web: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    # Another thread may ask the host the moment its lock is released: the hold must be recorded by then,
+    # not a plain delay first (the host open for a moment) and the Retry-After after.
+    writes: list[tuple[str, float]] = []
+
+    class Recorded(MemoryPoliteness):
+        def reserve(self, host: str, *, delay: float, now: float | None = None) -> float:
+            slot = super().reserve(host, delay=delay, now=now)
+            writes.append(("reserve", (self.next_allowed(host) or 0.0) - clock()))
+            return slot
+
+        def record(self, host: str, *, next_allowed: float, crawl_delay: float | None) -> None:
+            writes.append(("record", next_allowed - clock()))
+            super().record(host, next_allowed=next_allowed, crawl_delay=crawl_delay)
+
+    no_robots(web, "vov.vn")
+    web.get(URL, status=429, headers={"Retry-After": "7"})
+    make_client(default_delay=1.0, max_attempts=1, politeness=Recorded()).fetch(URL)
+    # robots.txt and the page each book their start slot; the 429's Retry-After is the last write, nothing after.
+    assert writes == [("reserve", 1.0), ("reserve", 2.0), ("record", 7.0)]
 
 
 def test_retry_after_http_date_is_waited(
