@@ -447,7 +447,8 @@ class HttpClient:
         host = server_of(url)
         target, extra = self._route(url)
         request_headers = {"User-Agent": self.user_agent, **headers, **extra}
-        with self._lock(self._locks, host):
+        # The host's turn: this process's threads, then other processes sharing the store, one at a time.
+        with self._lock(self._locks, host), self.politeness.exclusive(host):
             next_allowed = self.politeness.next_allowed(host)
             wait = 0.0 if next_allowed is None else next_allowed - self._clock()
             if wait > self.retry_after_cap:

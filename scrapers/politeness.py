@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from models.db import session_scope
 from models.store import upsert
 from models.tables import HostState
 from models.types import utcnow
+
+# Namespace of chiso's PostgreSQL advisory locks (pg_advisory_lock(ns, key)): "chis" as an int4.
+ADVISORY_NAMESPACE = 0x63686973
 
 
 class PolitenessStore(Protocol):
@@ -22,12 +33,16 @@ class PolitenessStore(Protocol):
         ...
 
     def record(self, host: str, *, next_allowed: float, crawl_delay: float | None) -> None:
-        """Remember when the host may be asked again (and its robots Crawl-delay, for operators)."""
+        """Remember that the host may not be asked before `next_allowed` (a later stored time stays)."""
+        ...
+
+    def exclusive(self, host: str) -> AbstractContextManager[None]:
+        """Hold the host against every other client sharing this store, for one wait-send-record turn."""
         ...
 
 
 class MemoryPoliteness:
-    """Per-process politeness: enough for one run or one test."""
+    """Per-process politeness: enough for one run or one test (the client's own lock serialises a host)."""
 
     def __init__(self) -> None:
         self._next: dict[str, float] = {}
@@ -39,17 +54,27 @@ class MemoryPoliteness:
 
     def record(self, host: str, *, next_allowed: float, crawl_delay: float | None) -> None:
         with self._lock:
-            self._next[host] = next_allowed
+            self._next[host] = max(next_allowed, self._next.get(host, next_allowed))
+
+    def exclusive(self, host: str) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
 
 class DbPoliteness:
-    """Politeness shared by processes through the host_state table, so `chiso fetch` twice keeps the delay.
+    """Politeness shared by processes through the host_state table, so several workers keep one host's delay.
 
-    The client's clock must then be wall-clock epoch seconds (the default, time.time).
+    A turn (wait for next allowed, send, record end + delay) is exclusive across processes: on PostgreSQL
+    a session advisory lock per host, held on a connection of its own (released by the server if the
+    process dies); on SQLite an flock on a lock file per host beside the database (one machine). The
+    waiting worker therefore reads the time the previous request really ended, so neither two requests
+    in flight nor a gap under the delay can happen, however late a process wakes. The client's clock must
+    be wall-clock epoch seconds (the default, time.time), the same on every machine.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._lock_engine: Engine | None = None
+        self._guard = threading.Lock()
 
     def next_allowed(self, host: str) -> float | None:
         with session_scope(self._engine) as session:
@@ -59,11 +84,68 @@ class DbPoliteness:
             return state.next_allowed_at.timestamp()
 
     def record(self, host: str, *, next_allowed: float, crawl_delay: float | None) -> None:
-        row = {
-            "host": host,
-            "next_allowed_at": datetime.fromtimestamp(next_allowed, UTC),
-            "crawl_delay": crawl_delay,
-            "updated_at": utcnow(),
-        }
         with session_scope(self._engine) as session:
-            upsert(session, HostState, [row], run_id=None)
+            # Insert-if-missing, then lock the row (FOR UPDATE; on SQLite the INSERT already holds the
+            # database's write lock): read and write are one step for concurrent writers.
+            upsert(session, HostState, [{"host": host, "updated_at": utcnow()}], run_id=None, update=False)
+            state = _locked_row(session, host)
+            # Never earlier than stored: a retry's back-off written by another process stays.
+            if state.next_allowed_at is None or state.next_allowed_at.timestamp() < next_allowed:
+                state.next_allowed_at = datetime.fromtimestamp(next_allowed, UTC)
+            state.crawl_delay = crawl_delay
+            state.updated_at = utcnow()
+
+    @contextlib.contextmanager
+    def exclusive(self, host: str) -> Iterator[None]:
+        if self._engine.dialect.name == "postgresql":
+            with self._advisory_lock(host):
+                yield
+        else:
+            with self._file_lock(host):
+                yield
+
+    @contextlib.contextmanager
+    def _advisory_lock(self, host: str) -> Iterator[None]:
+        with self._guard:
+            if self._lock_engine is None:
+                # Its own pool, unbounded: a held lock must never wait for, or starve, the data connections.
+                self._lock_engine = create_engine(
+                    self._engine.url,
+                    pool_size=2,
+                    max_overflow=-1,
+                    pool_pre_ping=True,
+                    connect_args={"connect_timeout": 10},
+                )
+        with self._lock_engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            key = {"ns": ADVISORY_NAMESPACE, "host": host}
+            connection.execute(text("SELECT pg_advisory_lock(CAST(:ns AS integer), hashtext(:host))"), key)
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(CAST(:ns AS integer), hashtext(:host))"), key
+                )
+
+    @contextlib.contextmanager
+    def _file_lock(self, host: str) -> Iterator[None]:
+        database = self._engine.url.database
+        if not database or database == ":memory:":
+            yield  # one process only
+            return
+        import fcntl
+
+        digest = hashlib.sha1(host.encode()).hexdigest()[:16]
+        path = Path(f"{database}.host-{digest}.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+def _locked_row(session: Session, host: str) -> HostState:
+    """The host's row, locked until the session's transaction ends."""
+    stmt = select(HostState).where(HostState.host == host).with_for_update()  # type: ignore[arg-type]
+    return session.execute(stmt).scalar_one()
