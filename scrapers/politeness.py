@@ -73,8 +73,6 @@ class DbPoliteness:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._lock_engine: Engine | None = None
-        self._guard = threading.Lock()
 
     def next_allowed(self, host: str) -> float | None:
         with session_scope(self._engine) as session:
@@ -106,17 +104,7 @@ class DbPoliteness:
 
     @contextlib.contextmanager
     def _advisory_lock(self, host: str) -> Iterator[None]:
-        with self._guard:
-            if self._lock_engine is None:
-                # Its own pool, unbounded: a held lock must never wait for, or starve, the data connections.
-                self._lock_engine = create_engine(
-                    self._engine.url,
-                    pool_size=2,
-                    max_overflow=-1,
-                    pool_pre_ping=True,
-                    connect_args={"connect_timeout": 10},
-                )
-        with self._lock_engine.connect() as connection:
+        with _lock_engine(self._engine).connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             key = {"ns": ADVISORY_NAMESPACE, "host": host}
             connection.execute(text("SELECT pg_advisory_lock(CAST(:ns AS integer), hashtext(:host))"), key)
@@ -143,6 +131,26 @@ class DbPoliteness:
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+
+_lock_engines: dict[str, Engine] = {}
+_lock_engines_guard = threading.Lock()
+
+
+def _lock_engine(engine: Engine) -> Engine:
+    """The process's engine for advisory locks on this database: its own pool, without a bound, so a held
+    lock never waits for, or starves, the data connections."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _lock_engines_guard:
+        if key not in _lock_engines:
+            _lock_engines[key] = create_engine(
+                engine.url,
+                pool_size=2,
+                max_overflow=-1,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": 10},
+            )
+        return _lock_engines[key]
 
 
 def _locked_row(session: Session, host: str) -> HostState:
