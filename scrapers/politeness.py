@@ -111,9 +111,14 @@ class DbPoliteness:
             try:
                 yield
             finally:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(CAST(:ns AS integer), hashtext(:host))"), key
-                )
+                try:
+                    connection.execute(
+                        text("SELECT pg_advisory_unlock(CAST(:ns AS integer), hashtext(:host))"), key
+                    )
+                except Exception:
+                    # Never pool a session that may still hold the lock: closing it releases the lock.
+                    connection.invalidate()
+                    raise
 
     @contextlib.contextmanager
     def _file_lock(self, host: str) -> Iterator[None]:
@@ -121,7 +126,7 @@ class DbPoliteness:
         if not database or database == ":memory:":
             yield  # one process only
             return
-        import fcntl
+        import fcntl  # POSIX only, like chiso's SQLite-on-one-box use; imported here so the module loads anywhere
 
         digest = hashlib.sha1(host.encode()).hexdigest()[:16]
         path = Path(f"{database}.host-{digest}.lock")
