@@ -6,13 +6,19 @@ and ConditionalCache), so the scrapers never import the database layer.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from models.db import session_scope
 from models.store import load_raw_page, store_raw_page, upsert
@@ -22,14 +28,21 @@ from scrapers.discover import canonical_url
 from scrapers.http import FetchResult
 from scrapers.state import Cached, PageState
 
+# Namespace of chiso's PostgreSQL advisory locks (pg_advisory_lock(ns, key)): "chis" as an int4.
+ADVISORY_NAMESPACE = 0x63686973
 # Enough URLs per IN (...) query to read a host's queue in a few statements, within SQLite's parameter limit.
 STATE_BATCH = 500
 
 
 class DbPoliteness:
-    """Politeness shared by processes through the host_state table, so `chiso fetch` twice keeps the delay.
+    """Politeness shared by processes through the host_state table, so several workers keep one host's delay.
 
-    The client's clock must then be wall-clock epoch seconds (the default, time.time).
+    A turn (wait for next allowed, book the start, send) is exclusive across processes: on PostgreSQL a
+    session advisory lock per host, held on a connection of its own (the server releases it if the process
+    dies); on SQLite an flock on a lock file per host beside the database (one machine). The waiting worker
+    reads the start the previous request really made, so neither two requests in flight nor a gap under
+    the delay can happen, however late a process wakes. The client's clock must be wall-clock epoch seconds
+    (the default, time.time), the same on every machine.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -43,29 +56,97 @@ class DbPoliteness:
             return state.next_allowed_at.timestamp()
 
     def record(self, host: str, *, next_allowed: float, crawl_delay: float | None) -> None:
-        row = {
-            "host": host,
-            "next_allowed_at": datetime.fromtimestamp(next_allowed, UTC),
-            "crawl_delay": crawl_delay,
-            "updated_at": utcnow(),
-        }
         with session_scope(self._engine) as session:
-            upsert(session, HostState, [row], run_id=None)
+            state = _locked_row(session, host)
+            # Never earlier than stored: a retry's back-off written by another process stays.
+            if state.next_allowed_at is None or state.next_allowed_at.timestamp() < next_allowed:
+                state.next_allowed_at = datetime.fromtimestamp(next_allowed, UTC)
+            state.crawl_delay = crawl_delay
+            state.updated_at = utcnow()
 
     def reserve(self, host: str, *, delay: float, now: float | None = None) -> float:
         current = time.time() if now is None else now
         with session_scope(self._engine) as session:
-            # FOR UPDATE: on PostgreSQL two processes booking the same host's slot take turns.
-            state = session.get(HostState, host, with_for_update=True)
-            known = state.next_allowed_at.timestamp() if state is not None and state.next_allowed_at else None
+            state = _locked_row(session, host)
+            known = state.next_allowed_at.timestamp() if state.next_allowed_at else None
             slot = max(current, known) if known is not None else current
-            row = {
-                "host": host,
-                "next_allowed_at": datetime.fromtimestamp(slot + delay, UTC),
-                "updated_at": utcnow(),
-            }
-            upsert(session, HostState, [row], run_id=None)
+            state.next_allowed_at = datetime.fromtimestamp(slot + delay, UTC)
+            state.updated_at = utcnow()
         return slot
+
+    @contextlib.contextmanager
+    def exclusive(self, host: str) -> Iterator[None]:
+        if self._engine.dialect.name == "postgresql":
+            with self._advisory_lock(host):
+                yield
+        else:
+            with self._file_lock(host):
+                yield
+
+    @contextlib.contextmanager
+    def _advisory_lock(self, host: str) -> Iterator[None]:
+        with _lock_engine(self._engine).connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            key = {"ns": ADVISORY_NAMESPACE, "host": host}
+            connection.execute(text("SELECT pg_advisory_lock(CAST(:ns AS integer), hashtext(:host))"), key)
+            try:
+                yield
+            finally:
+                try:
+                    connection.execute(
+                        text("SELECT pg_advisory_unlock(CAST(:ns AS integer), hashtext(:host))"), key
+                    )
+                except Exception:
+                    # Never pool a session that may still hold the lock: closing it releases the lock.
+                    connection.invalidate()
+                    raise
+
+    @contextlib.contextmanager
+    def _file_lock(self, host: str) -> Iterator[None]:
+        database = self._engine.url.database
+        if not database or database == ":memory:":
+            yield  # one process only
+            return
+        import fcntl  # POSIX only, like chiso's SQLite-on-one-box use; imported here so the module loads anywhere
+
+        digest = hashlib.sha1(host.encode()).hexdigest()[:16]
+        path = Path(f"{database}.host-{digest}.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+_lock_engines: dict[str, Engine] = {}
+_lock_engines_guard = threading.Lock()
+
+
+def _lock_engine(engine: Engine) -> Engine:
+    """The process's engine for advisory locks on this database: its own pool, without a bound, so a held
+    lock never waits for, or starves, the data connections."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _lock_engines_guard:
+        if key not in _lock_engines:
+            _lock_engines[key] = create_engine(
+                engine.url,
+                pool_size=2,
+                max_overflow=-1,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": 10},
+            )
+        return _lock_engines[key]
+
+
+def _locked_row(session: Session, host: str) -> HostState:
+    """The host's row (inserted when missing), locked until the session's transaction ends.
+
+    FOR UPDATE on PostgreSQL; on SQLite the insert already holds the database's write lock.
+    """
+    upsert(session, HostState, [{"host": host, "updated_at": utcnow()}], run_id=None, update=False)
+    stmt = select(HostState).where(HostState.host == host).with_for_update()  # type: ignore[arg-type]
+    return session.execute(stmt).scalar_one()
 
 
 class DbFetchState:

@@ -475,7 +475,8 @@ class HttpClient:
         host = server_of(url)
         target, extra = self._route(url)
         request_headers = {"User-Agent": self.user_agent, **headers, **extra}
-        with self._lock(self._locks, host):
+        # The host's turn: this process's threads, then other processes sharing the store, one at a time.
+        with self._lock(self._locks, host), self.politeness.exclusive(host):
             next_allowed = self.politeness.next_allowed(host)
             wait = 0.0 if next_allowed is None else next_allowed - self._clock()
             if wait > self.retry_after_cap:
@@ -485,8 +486,10 @@ class HttpClient:
                     kind="retry_later",
                     reason=f"{host} asked us to wait until {at.isoformat(timespec='seconds')}",
                 )
-            # Book this request's start slot before waiting for it: starts are spaced by the delay, so the
-            # response's latency is not added to it (one request per host at a time: the lock).
+            if wait > 0:
+                self._sleep(wait)
+            # Book the start actually made: starts are spaced by the delay, so the response's latency is not
+            # added to it, and a late wake-up only widens the gap (the turn is held until the response ends).
             slot = self.politeness.reserve(host, delay=self.delay_for(host), now=self._clock())
             wait = slot - self._clock()
             if wait > 0:

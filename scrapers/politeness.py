@@ -1,15 +1,20 @@
 """Where the client keeps each host's request schedule: the Protocol, and the in-memory store.
 
-The client spaces request *starts* per host: it reserves the next start slot (max(now, next allowed))
-and moves the host's next allowed time to slot + delay before it waits for the slot, so a response's
-latency does not add to the delay. A store shared by processes (the host_state table) is provided by the
-flows (flows.state.DbPoliteness); the scrapers never import the database layer.
+The client spaces request *starts* per host, within a turn on the host that one client holds at a time
+(`exclusive`: across threads by the client's lock, across processes by the store): it waits for the host's
+next allowed time, books its start (next allowed becomes start + delay), sends, and releases the turn when
+the response has ended. The response's latency therefore does not add to the delay, no host ever has two
+requests in flight, and a process that wakes late only widens the gap. A store shared by processes (the
+host_state table) is provided by the flows (flows.state.DbPoliteness); the scrapers never import the
+database layer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 
@@ -21,7 +26,7 @@ class PolitenessStore(Protocol):
         ...
 
     def record(self, host: str, *, next_allowed: float, crawl_delay: float | None) -> None:
-        """Remember when the host may be asked again (and its robots Crawl-delay, for operators)."""
+        """Remember when the host may be asked again (a later stored time stays), and its robots Crawl-delay."""
         ...
 
     def reserve(self, host: str, *, delay: float, now: float | None = None) -> float:
@@ -31,9 +36,13 @@ class PolitenessStore(Protocol):
         """
         ...
 
+    def exclusive(self, host: str) -> AbstractContextManager[None]:
+        """Hold the host against every other client sharing this store, for one wait-book-send turn."""
+        ...
+
 
 class MemoryPoliteness:
-    """Per-process politeness: enough for one run or one test."""
+    """Per-process politeness: enough for one run or one test (the client's own lock serialises a host)."""
 
     def __init__(self) -> None:
         self._next: dict[str, float] = {}
@@ -45,7 +54,7 @@ class MemoryPoliteness:
 
     def record(self, host: str, *, next_allowed: float, crawl_delay: float | None) -> None:
         with self._lock:
-            self._next[host] = next_allowed
+            self._next[host] = max(next_allowed, self._next.get(host, next_allowed))
 
     def reserve(self, host: str, *, delay: float, now: float | None = None) -> float:
         current = time.time() if now is None else now
@@ -53,3 +62,6 @@ class MemoryPoliteness:
             slot = max(current, self._next.get(host, current))
             self._next[host] = slot + delay
             return slot
+
+    def exclusive(self, host: str) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()

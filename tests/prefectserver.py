@@ -43,10 +43,17 @@ def _stop_group(proc: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
 
 
 class PrefectServer:
-    """`prefect server start` with its own PREFECT_HOME (SQLite), analytics off; stopped by process group."""
+    """`prefect server start` with its own PREFECT_HOME, analytics off; stopped by process group.
 
-    def __init__(self, *, startup_timeout: float = 90.0, ui: bool = False) -> None:
+    Its database is SQLite in PREFECT_HOME unless `database_url` (postgresql+asyncpg://...) names another;
+    that setting goes to the server process only, as on a real deployment.
+    """
+
+    def __init__(
+        self, *, startup_timeout: float = 90.0, ui: bool = False, database_url: str | None = None
+    ) -> None:
         self.ui = ui
+        self.database_url = database_url
         self.port = free_port()
         self.home = Path(tempfile.mkdtemp(prefix="chiso-prefect-"))
         self.api_url = f"http://127.0.0.1:{self.port}/api"
@@ -72,6 +79,8 @@ class PrefectServer:
     def start(self) -> PrefectServer:
         # A short scheduler loop so tests see scheduled runs within seconds (the default is 60 s).
         env = self.env({"PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"})
+        if self.database_url:
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.database_url
         if self.ui:
             # Unset, the UI calls the API on the default port 4200 and shows only "Something went wrong".
             env |= {"PREFECT_UI_ENABLED": "true", "PREFECT_UI_API_URL": self.api_url}
@@ -154,15 +163,20 @@ class PrefectServer:
         cwd: Path = REPO,
         extra_env: Mapping[str, str] | None = None,
         name: str = "test-worker",
+        limit: int | None = None,
     ) -> subprocess.Popen[bytes]:
-        """`prefect worker start --pool POOL`; polls often so tests do not wait on the default 10 s."""
+        """`prefect worker start --pool POOL [--limit N]`; polls often so tests do not wait on the default 10 s."""
         env = {
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",
             **(extra_env or {}),
         }
         return self.spawn(
-            [PREFECT, "worker", "start", "--pool", pool, "--name", name, "--type", "process"],
+            [
+                PREFECT,
+                *("worker", "start", "--pool", pool, "--name", name, "--type", "process"),
+                *(("--limit", str(limit)) if limit is not None else ()),
+            ],
             cwd=cwd,
             extra_env=env,
             log_name=f"{name}.log",
@@ -193,12 +207,12 @@ class PrefectServer:
 
 
 @contextlib.contextmanager
-def prefect_server(*, ui: bool = False) -> Iterator[PrefectServer]:
+def prefect_server(*, ui: bool = False, database_url: str | None = None) -> Iterator[PrefectServer]:
     """A started server whose settings this process uses too (Prefect reads settings from its context)."""
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE, temporary_settings
 
     with (
-        PrefectServer(ui=ui) as server,
+        PrefectServer(ui=ui, database_url=database_url) as server,
         temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False}),
     ):
         try:

@@ -114,7 +114,11 @@ def resolve_file(root: Path, path: str, query: str) -> Path | None:
 
 @dataclass
 class RequestRecord:
-    """One request as the server saw it; `status` is None when the connection was reset."""
+    """One request as the server saw it; `status` is None when the connection was reset.
+
+    `t` is time.monotonic() when the request line and headers were read, `done` when the response was
+    written (or the connection dropped): [t, done] is the time the request was in flight at the server.
+    """
 
     t: float
     wall: float
@@ -126,6 +130,7 @@ class RequestRecord:
     status: int | None = None
     fault: str | None = None
     bytes_sent: int = 0
+    done: float | None = None
 
     @property
     def target(self) -> str:
@@ -276,8 +281,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- serving --------------------------------------------------------------------------------
     def _serve(self, head: bool) -> None:
+        self._record = self._new_record()
+        try:
+            self._respond(head)
+        finally:
+            self._record.done = time.monotonic()
+
+    def _respond(self, head: bool) -> None:
         web = self._srv.web
-        self._record = rec = self._new_record()
+        rec = self._record
         delay = web.latency + web.faults.latency_for(rec.host)
         if delay > 0:
             time.sleep(delay)
