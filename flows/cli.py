@@ -126,15 +126,17 @@ SourcesOption = Annotated[
 ]
 
 
-def _day(value: str | None, *, name: str) -> date | None:
-    return None if value is None else _required_day(value, name=name)
+def _checked(
+    sources: list[str] | None, *, since: str | None, until: str | None
+) -> tuple[date | None, date | None]:
+    """The run's days, refused in one line (bad date, since after until, unknown source, broken sources
+    file) before the database is touched or Prefect imported: its temporary server takes seconds to start."""
+    from flows.parameters import check_sources, check_window, parse_day
 
-
-def _required_day(value: str, *, name: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from exc
+    first, last = parse_day(since, name="--since"), parse_day(until, name="--until")
+    check_window(first, last)
+    check_sources(sources)
+    return first, last
 
 
 def _prepare_database() -> None:
@@ -166,18 +168,14 @@ def run(
     verbose: VerboseOption = False,
 ) -> None:
     """Ingest once, live: discover, fetch, store and extract what the sources published recently."""
+    first, last = _checked(sources, since=since, until=until)
     _prepare_database()
     from flows.console import run_console
 
     with run_console(verbose=verbose):
         from flows.ingest import ingest
 
-        totals = ingest(
-            sources=sources,
-            since=_day(since, name="--since"),
-            until=_day(until, name="--until"),
-            extract=extract,
-        )
+        totals = ingest(sources=sources, since=first, until=last, extract=extract)
     _summarise("ingest", totals)
 
 
@@ -194,7 +192,9 @@ def backfill(
 ) -> None:
     """Fetch a date range through the sources' sitemaps, chunk by chunk; resumes where a crashed one stopped."""
     if chunk not in ("month", "week"):
-        raise typer.BadParameter(f"{chunk!r} is not month or week", param_hint="--chunk")
+        raise ChisoError(f"--chunk: {chunk!r} is not month or week")
+    first, last = _checked(sources, since=since, until=until)
+    assert first is not None  # --since is a required option
     _prepare_database()
     from flows.console import run_console
 
@@ -202,8 +202,8 @@ def backfill(
         from flows.backfill import backfill as backfill_flow
 
         totals = backfill_flow(
-            since=_required_day(since, name="--since"),
-            until=_day(until, name="--until"),
+            since=first,
+            until=last,
             sources=sources,
             chunk="week" if chunk == "week" else "month",
             redo=redo,
@@ -323,10 +323,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _describe(exc: Exception) -> str:
-    from flows.database import describe_database_error
-
     if isinstance(exc, ChisoError):
         return _one_line(exc)
+    from flows.database import describe_database_error
+
     described = describe_database_error(exc)
     if described:
         return described
