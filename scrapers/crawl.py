@@ -20,6 +20,7 @@ from models.tables import Document, FetchState
 from models.tables import Source as SourceRow
 from scrapers.discover import (
     Candidate,
+    DiscoveryError,
     canonical_url,
     dedupe,
     filter_topics,
@@ -119,11 +120,16 @@ def discover(
         feed_fetch = _fetcher(client, problems, accept=FEED_ACCEPT, what="feed")
         for feed in source.feeds:
             data = feed_fetch(feed.url)
-            if data is not None:
+            if data is None:
+                continue
+            try:
                 entries = parse_feed(data, feed_url=feed.url, source_code=source.code)
-                if not entries:
-                    problems.append(f"feed {feed.url}: no entries")
-                found.extend(entries)
+            except DiscoveryError as exc:  # one bad feed is a problem line; the other inputs still count
+                problems.append(str(exc))
+                continue
+            if not entries:
+                problems.append(f"feed {feed.url}: no entries")
+            found.extend(entries)
         found.extend(discover_listings(source, client, problems, max_pages=max_listing_pages))
     else:
         walk = walk_sitemaps(
