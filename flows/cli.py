@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from datetime import date
@@ -69,6 +70,37 @@ def db_seed() -> None:
     from flows.database import seed
 
     typer.echo(seed(_engine()))
+
+
+@db_app.command("grant-reader")
+def db_grant_reader(
+    role: Annotated[str, typer.Argument(help="The login role to create or update, e.g. analyst.")],
+    password_env: Annotated[
+        str | None,
+        typer.Option("--password-env", help="Environment variable holding the password (default: prompt)."),
+    ] = None,
+) -> None:
+    """PostgreSQL: a login role that can SELECT every chiso table and view and change nothing (re-run: new password)."""
+    from models.db import get_engine
+    from models.roles import grant_reader
+
+    engine = get_engine()
+    if engine.dialect.name == "sqlite":
+        raise ChisoError(
+            f"grant-reader is for PostgreSQL; SQLite has no roles: open {engine.url.database} read-only instead, "
+            f"sqlite3 'file:{engine.url.database}?mode=ro' (README: Read-only access for analysts)"
+        )
+    if password_env is not None:
+        password = os.environ.get(password_env, "")
+        if not password:
+            raise ChisoError(f"--password-env: {password_env} is not set or empty")
+    else:
+        password = typer.prompt(f"password for {role}", hide_input=True, confirmation_prompt=True)
+    grant = grant_reader(_engine(), role=role, password=password)
+    typer.echo(
+        f"{'created' if grant.created else 'updated'} role {grant.role}: SELECT on the {grant.tables} tables "
+        f"and views of schema {grant.schema}, and on tables later migrations add; nothing else"
+    )
 
 
 @query_app.command("rankings")

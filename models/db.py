@@ -58,7 +58,10 @@ def get_engine(url: str | None = None) -> Engine:
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
+        # A URI filename (`sqlite:///file:data/chiso.db?mode=ro&uri=true`, the analysts' read-only open)
+        # names an existing file: there is no directory to create, and "file:data" is not one.
+        is_uri = str(parsed.query.get("uri", "")).lower() in ("true", "1")
+        if database and database != ":memory:" and not is_uri:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
     else:
