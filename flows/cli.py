@@ -13,6 +13,7 @@ import typer
 
 from flows.errors import ChisoError
 from flows.output import OutputFormat, emit
+from flows.redaction import redact
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -350,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if "--debug" in args:
             traceback.print_exc()
-        typer.echo(f"chiso: error: {_describe(exc)}", err=True)
+        typer.echo(f"chiso: error: {redact(_describe(exc))}", err=True)
         sys.exit(1)
 
 
