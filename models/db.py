@@ -51,9 +51,7 @@ def get_engine(url: str | None = None) -> Engine:
         return _engines[resolved]
     try:
         parsed = make_url(resolved)
-    except ArgumentError as exc:
-        raise DatabaseError(f"invalid database URL {redacted(resolved)!r}: {exc}") from exc
-    except ValueError as exc:  # a port that is not a number
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise DatabaseError(f"invalid database URL {redacted(resolved)!r}: {exc}") from exc
     if parsed.drivername in ("postgresql", "postgres"):
         # The driver chiso ships is psycopg 3; SQLAlchemy 2.0 would otherwise look for psycopg2.
