@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from datetime import date
@@ -12,6 +13,7 @@ import typer
 
 from flows.errors import ChisoError
 from flows.output import OutputFormat, emit
+from flows.redaction import redact
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -69,6 +71,37 @@ def db_seed() -> None:
     from flows.database import seed
 
     typer.echo(seed(_engine()))
+
+
+@db_app.command("grant-reader")
+def db_grant_reader(
+    role: Annotated[str, typer.Argument(help="The login role to create or update, e.g. analyst.")],
+    password_env: Annotated[
+        str | None,
+        typer.Option("--password-env", help="Environment variable holding the password (default: prompt)."),
+    ] = None,
+) -> None:
+    """PostgreSQL: a login role that can SELECT every chiso table and view and change nothing (re-run: new password)."""
+    from models.db import get_engine
+    from models.roles import grant_reader
+
+    engine = get_engine()
+    if engine.dialect.name == "sqlite":
+        raise ChisoError(
+            f"grant-reader is for PostgreSQL; SQLite has no roles: open {engine.url.database} read-only instead, "
+            f"sqlite3 'file:{engine.url.database}?mode=ro' (README: Read-only access for analysts)"
+        )
+    if password_env is not None:
+        password = os.environ.get(password_env, "")
+        if not password:
+            raise ChisoError(f"--password-env: {password_env} is not set or empty")
+    else:
+        password = typer.prompt(f"password for {role}", hide_input=True, confirmation_prompt=True)
+    grant = grant_reader(_engine(), role=role, password=password)
+    typer.echo(
+        f"{'created' if grant.created else 'updated'} role {grant.role}: SELECT on the {grant.tables} tables "
+        f"and views of schema {grant.schema}, and on tables later migrations add; nothing else"
+    )
 
 
 @query_app.command("rankings")
@@ -133,15 +166,17 @@ SourcesOption = Annotated[
 ]
 
 
-def _day(value: str | None, *, name: str) -> date | None:
-    return None if value is None else _required_day(value, name=name)
+def _checked(
+    sources: list[str] | None, *, since: str | None, until: str | None
+) -> tuple[date | None, date | None]:
+    """The run's days, refused in one line (bad date, since after until, unknown source, broken sources
+    file) before the database is touched or Prefect imported: its temporary server takes seconds to start."""
+    from flows.parameters import check_sources, check_window, parse_day
 
-
-def _required_day(value: str, *, name: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from exc
+    first, last = parse_day(since, name="--since"), parse_day(until, name="--until")
+    check_window(first, last)
+    check_sources(sources)
+    return first, last
 
 
 def _prepare_database() -> None:
@@ -174,19 +209,14 @@ def run(
     verbose: VerboseOption = False,
 ) -> None:
     """Ingest once, live: discover, fetch, store and extract what the sources published recently."""
+    first, last = _checked(sources, since=since, until=until)
     _prepare_database()
     from flows.console import run_console
 
     with run_console(verbose=verbose):
         from flows.ingest import ingest
 
-        totals = ingest(
-            sources=sources,
-            since=_day(since, name="--since"),
-            until=_day(until, name="--until"),
-            extract=extract,
-            refresh=refresh,
-        )
+        totals = ingest(sources=sources, since=first, until=last, extract=extract, refresh=refresh)
     _summarise("ingest", totals)
 
 
@@ -204,7 +234,9 @@ def backfill(
 ) -> None:
     """Fetch a date range through the sources' sitemaps, chunk by chunk; resumes where a crashed one stopped."""
     if chunk not in ("month", "week"):
-        raise typer.BadParameter(f"{chunk!r} is not month or week", param_hint="--chunk")
+        raise ChisoError(f"--chunk: {chunk!r} is not month or week")
+    first, last = _checked(sources, since=since, until=until)
+    assert first is not None  # --since is a required option
     _prepare_database()
     from flows.console import run_console
 
@@ -212,8 +244,8 @@ def backfill(
         from flows.backfill import backfill as backfill_flow
 
         totals = backfill_flow(
-            since=_required_day(since, name="--since"),
-            until=_day(until, name="--until"),
+            since=first,
+            until=last,
             sources=sources,
             chunk="week" if chunk == "week" else "month",
             redo=redo,
@@ -329,15 +361,15 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if "--debug" in args:
             traceback.print_exc()
-        typer.echo(f"chiso: error: {_describe(exc)}", err=True)
+        typer.echo(f"chiso: error: {redact(_describe(exc))}", err=True)
         sys.exit(1)
 
 
 def _describe(exc: Exception) -> str:
-    from flows.database import describe_database_error
-
     if isinstance(exc, ChisoError):
         return _one_line(exc)
+    from flows.database import describe_database_error
+
     described = describe_database_error(exc)
     if described:
         return described

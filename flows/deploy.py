@@ -11,6 +11,7 @@ import typer
 
 from flows.errors import ChisoError
 from flows.events import DOCUMENT_STORED
+from flows.redaction import redact
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -171,7 +172,9 @@ def require_prefect_server(command: str = "chiso serve") -> str:
     try:
         httpx.get(f"{url.rstrip('/')}/health", timeout=5).raise_for_status()
     except httpx.HTTPError as exc:
-        raise ChisoError(f"no Prefect server answers at PREFECT_API_URL={url} ({exc}): {hint}") from exc
+        raise ChisoError(
+            redact(f"no Prefect server answers at PREFECT_API_URL={url} ({exc}): {hint}")
+        ) from exc
     return url
 
 
@@ -185,5 +188,5 @@ def serve_command(
     from prefect import serve
 
     deployments = [runner_deployment(spec) for spec in DEPLOYMENTS]
-    typer.echo(f"serving {', '.join(s.name for s in DEPLOYMENTS)} against {url}; Ctrl-C stops")
+    typer.echo(f"serving {', '.join(s.name for s in DEPLOYMENTS)} against {redact(url)}; Ctrl-C stops")
     serve(*deployments, limit=limit)

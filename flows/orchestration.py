@@ -141,7 +141,10 @@ def publish_markdown(markdown: str, *, key: str, description: str) -> None:
         return
     from prefect.artifacts import create_markdown_artifact
 
-    create_markdown_artifact(markdown=markdown, key=key, description=description)
+    from flows.redaction import redact
+
+    # Artifacts are stored on the server, outside the log pipeline the redaction filter guards.
+    create_markdown_artifact(markdown=redact(markdown), key=key, description=description)
 
 
 class Progress:

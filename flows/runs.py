@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from flows.redaction import redact, redact_value
 from models.db import session_scope
 from models.store import RankingFact
 from models.tables import Run
@@ -34,7 +35,12 @@ def begin_run(
         existing = session.get(Run, run_id)
         if existing is None:
             session.add(
-                Run(id=run_id, kind=kind, parameters=_jsonable(dict(parameters)), flow_run_id=flow_run_id)
+                Run(
+                    id=run_id,
+                    kind=kind,
+                    parameters=redact_value(_jsonable(dict(parameters))),
+                    flow_run_id=flow_run_id,
+                )
             )
         else:  # a retried flow run keeps its id
             existing.status, existing.finished_at = "running", None
@@ -49,9 +55,10 @@ def end_run(engine: Engine, run_id: str, *, counts: Mapping[str, Any], errors: I
         if run is None:
             raise KeyError(f"no run {run_id}")
         run.counts = _jsonable(dict(counts))
-        run.errors = errors
+        run.errors = [redact(e) for e in errors]
         run.finished_at = utcnow()
-        run.status = "completed_with_errors" if errors else "completed"
+        # run.status is VARCHAR(16): "completed_with_errors" failed every run with errors on PostgreSQL.
+        run.status = "with_errors" if errors else "completed"
 
 
 def summary_markdown(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,15 +51,18 @@ def get_engine(url: str | None = None) -> Engine:
         return _engines[resolved]
     try:
         parsed = make_url(resolved)
-    except ArgumentError as exc:
-        raise DatabaseError(f"invalid database URL {resolved!r}: {exc}") from exc
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise DatabaseError(f"invalid database URL {redacted(resolved)!r}: {exc}") from exc
     if parsed.drivername in ("postgresql", "postgres"):
         # The driver chiso ships is psycopg 3; SQLAlchemy 2.0 would otherwise look for psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg")
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
+        # A URI filename (`sqlite:///file:data/chiso.db?mode=ro&uri=true`, the analysts' read-only open)
+        # names an existing file: there is no directory to create, and "file:data" is not one.
+        is_uri = str(parsed.query.get("uri", "")).lower() in ("true", "1")
+        if database and database != ":memory:" and not is_uri:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
     else:
@@ -92,9 +96,13 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
+_USERINFO_PASSWORD_RE = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*:/*[^\s:/@'\"]*:)[^\s@'\"]+@")
+
+
 def redacted(url: str) -> str:
-    """The URL with its password hidden, for messages."""
+    """The URL with its password hidden, for messages; also when the URL does not parse."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    except (ArgumentError, ValueError):
+        # flows.redaction does the same for any text; models cannot import flows.
+        return _USERINFO_PASSWORD_RE.sub(r"\1***@", url)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from scrapers.discover import (
     Candidate,
+    DiscoveryError,
     canonical_url,
     dedupe,
     filter_topics,
@@ -123,11 +124,16 @@ def discover(
         feed_fetch = _fetcher(client, problems, accept=FEED_ACCEPT, what="feed", record=record)
         for feed in source.feeds:
             data = feed_fetch(feed.url)
-            if data is not None:
+            if data is None:
+                continue
+            try:
                 entries = parse_feed(data, feed_url=feed.url, source_code=source.code)
-                if not entries:
-                    problems.append(f"feed {feed.url}: no entries")
-                found.extend(entries)
+            except DiscoveryError as exc:  # one bad feed is a problem line; the other inputs still count
+                problems.append(str(exc))
+                continue
+            if not entries:
+                problems.append(f"feed {feed.url}: no entries")
+            found.extend(entries)
         found.extend(discover_listings(source, client, problems, max_pages=max_listing_pages, record=record))
     else:
         walk = walk_sitemaps(

@@ -20,6 +20,7 @@ from lxml import html as lxml_html
 from scrapers.encoding import decode_body, utf16_or_32
 
 DEFAULT_MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for one uncompressed file
+DEFAULT_MAX_XML_BYTES = DEFAULT_MAX_SITEMAP_BYTES
 DEFAULT_MAX_SITEMAP_DEPTH = 3
 DEFAULT_MAX_SITEMAPS = 500
 
@@ -151,14 +152,23 @@ def _aware(when: datetime) -> datetime:
 # --- feeds -----------------------------------------------------------------------------------------
 
 
-def parse_feed(data: bytes | str, *, feed_url: str, source_code: str | None = None) -> list[Candidate]:
+def parse_feed(
+    data: bytes | str,
+    *,
+    feed_url: str,
+    source_code: str | None = None,
+    max_bytes: int = DEFAULT_MAX_XML_BYTES,
+) -> list[Candidate]:
     """Entries of an RSS or Atom feed, tolerant of missing XML declarations, BOMs, UTF-16 and minified XML.
 
     Relative links resolve against the feed URL; published dates keep the feed's own UTC offset
     (feedparser's *_parsed fields are converted to UTC, so the original strings are read instead).
+    XML that is not well-formed, declares entities or exceeds max_bytes is a DiscoveryError (checked_xml).
     """
+    xml = _feed_bytes(data)
+    checked_xml(xml, url=feed_url, what="feed", max_bytes=max_bytes)
     parsed: Any = feedparser.parse(
-        _feed_bytes(data),
+        xml,
         response_headers={"content-location": feed_url},
         sanitize_html=False,
         resolve_relative_uris=False,
@@ -256,22 +266,78 @@ def decompress(data: bytes, *, max_bytes: int = DEFAULT_MAX_SITEMAP_BYTES) -> by
     return out
 
 
+# Strict on purpose: a truncated file or bytes unlike their declared encoding are refused, not half-read
+# (recovering would store the part before the damage as if it were the whole). Entities are never
+# resolved, nothing is loaded from the network and huge_tree keeps libxml2's depth and size limits.
 _XML_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, huge_tree=False, recover=True, remove_comments=True
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    recover=False,
+    remove_comments=True,
 )
+
+
+def checked_xml(data: bytes, *, url: str, what: str, max_bytes: int = DEFAULT_MAX_XML_BYTES) -> Any:
+    """The parsed root of a feed or sitemap, or a DiscoveryError: one line naming the URL and the reason.
+
+    Refused: more than max_bytes, not well-formed (truncated, wrong declared encoding), and any entity
+    declaration (entity expansion, "billion laughs", or external entities reading files or URLs).
+    """
+    if len(data) > max_bytes:
+        raise DiscoveryError(f"{what} {url}: refused: {len(data)} bytes exceed the {max_bytes}-byte cap")
+    declared = _declared_entities(data)
+    if declared:
+        raise DiscoveryError(_entities_refused(what, url, declared))
+    try:
+        root = etree.fromstring(data, parser=_XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        detail = " ".join(str(exc).split("(<string>")[0].split()).rstrip(",")
+        if "encoding" in detail.lower():
+            raise DiscoveryError(
+                f"{what} {url}: refused: bytes do not match the declared encoding ({detail})"
+            ) from None
+        raise DiscoveryError(f"{what} {url}: refused: not well-formed XML ({detail})") from None
+    if root is None:
+        raise DiscoveryError(f"{what} {url}: refused: no root element")
+    # The byte scan above misses declarations in UTF-16 documents; the parsed DTD does not.
+    dtd = root.getroottree().docinfo.internalDTD
+    entities = [str(entity.name) for entity in dtd.iterentities()] if dtd is not None else []
+    if entities:
+        raise DiscoveryError(_entities_refused(what, url, entities))
+    return root
+
+
+_DOCTYPE_SUBSET_RE = re.compile(rb"<!DOCTYPE[^>\[]*\[(.*?)\]\s*>", re.DOTALL)
+_ENTITY_NAME_RE = re.compile(rb"<!ENTITY\s+(?:%\s+)?([^\s\"'>]+)")
+
+
+def _declared_entities(data: bytes) -> list[str]:
+    """Entity names declared in the internal DTD subset (ASCII-compatible encodings), before any parsing:
+    libxml2 would otherwise stop a "billion laughs" with a message that does not say why."""
+    subset = _DOCTYPE_SUBSET_RE.search(data)
+    if subset is None:
+        return []
+    return [name.decode("ascii", "replace") for name in _ENTITY_NAME_RE.findall(subset.group(1))]
+
+
+def _entities_refused(what: str, url: str, names: Sequence[str]) -> str:
+    return (
+        f"{what} {url}: refused: declares XML entities ({', '.join(names[:3])}): "
+        "entity expansion and external entities are not read"
+    )
 
 
 def parse_sitemap(data: bytes, *, url: str, max_bytes: int = DEFAULT_MAX_SITEMAP_BYTES) -> Sitemap:
     """A sitemap or sitemap index (plain or gzip), with lastmod and Google News title/date where present."""
-    xml = decompress(data, max_bytes=max_bytes).lstrip()
+    try:
+        xml = decompress(data, max_bytes=max_bytes).lstrip()
+    except DiscoveryError as exc:
+        raise DiscoveryError(f"sitemap {url}: refused: {exc}") from None
     if not xml:
         return Sitemap(is_index=False, entries=())
-    try:
-        root = etree.fromstring(xml, parser=_XML_PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise DiscoveryError(f"unparsable sitemap {url}: {exc}") from None
-    if root is None:
-        raise DiscoveryError(f"unparsable sitemap {url}: no root element")
+    root = checked_xml(xml, url=url, what="sitemap", max_bytes=max_bytes)
     is_index = etree.QName(root).localname == "sitemapindex"
     wanted = "sitemap" if is_index else "url"
     entries: list[SitemapEntry] = []

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -140,11 +141,14 @@ def test_the_page_renders_offline_in_headless_chromium_and_a_click_opens_the_evi
             if "candidate" in (mark.get_attribute("aria-label") or "")
         )
         candidate.click()
-        opened = WebDriverWait(browser, 10).until(
-            lambda b: b.execute_script(
-                "return [...document.querySelectorAll('details[open]')].map(d => d.id)"
-            )
-        )
+        evidence = "ev-timeline-icf-top7-2023-candidate"
+
+        def evidence_open(b: Any) -> list[str] | None:
+            ids = b.execute_script("return [...document.querySelectorAll('details[open]')].map(d => d.id)")
+            # Wait for the clicked mark's evidence to open, then compare the whole list of open ones.
+            return list(ids) if evidence in ids else None
+
+        opened = WebDriverWait(browser, 10).until(evidence_open)
         assert opened == ["ev-timeline-icf-top7-2023-candidate"]
         link = browser.find_element(By.CSS_SELECTOR, "#ev-timeline-icf-top7-2023-candidate a")
         assert link.get_attribute("href") == PRESS_URL

@@ -222,11 +222,12 @@ def test_stored_documents_trigger_the_extract_deployment(stack: Stack) -> None:
     )
     single_seconds = time.monotonic() - emitted
 
-    runs = wait_for(
-        "two Completed extract runs",
-        lambda: [r for r in _flow_runs("extract-on-document-stored") if r.state and r.state.is_completed()],
-        timeout=30,
-    )
+    def completed_runs() -> list[Any] | None:
+        runs = [r for r in _flow_runs("extract-on-document-stored") if r.state and r.state.is_completed()]
+        # The documents are written before the run's Completed state is: wait for both runs, not the first.
+        return runs if len(runs) >= 2 else None
+
+    runs = wait_for("two Completed extract runs", completed_runs, timeout=60)
     assert len(runs) >= 2
     with session_scope(get_engine(stack.db_url)) as session:
         versions = (

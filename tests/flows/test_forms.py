@@ -76,7 +76,8 @@ def test_the_ui_custom_run_form_offers_the_source_codes_as_a_multi_select(
                 o.get_attribute("value")
                 for o in current.find_elements(By.CSS_SELECTOR, "select[multiple] option")
             ]
-            return values or None
+            # Wait for as many options as the assertion compares, not for the first one rendered.
+            return values if len(values) >= len(_codes()) else None
 
         # The form re-renders after the click: a field found before it may be stale.
         options = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
