@@ -86,6 +86,7 @@ ANNOUNCED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 ICF_PROGRAMS = ("icf_smart21", "icf_top7", "icf_icoty")
+CAPTION_MAX = 100  # characters of a place-less line (a caption, a photo credit) the ranking context survives
 TABLE_REACH = 15  # sentences between a ranking's name (or its last row) and the next row of its table
 SMART21_SHIFT_UNTIL = 2019  # Smart21 of award year N was announced in autumn N-1 up to the 2020 award year
 
@@ -160,9 +161,17 @@ def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | 
             elif kind == "top":
                 rank = small_number(m.groupdict().get("n"))
             out.append((m.start(), m.end(), rank, kind))
+    # "dẫn đầu vùng Tây Nguyên", "ranks first in the Red River Delta": a regional rank is not a national one.
+    out = [r for r in out if not _regional(ctx, text, r[1])]
     # "nhóm 10 tỉnh dẫn đầu": the "dẫn đầu" inside a Top-N phrase describes the group, not a first place.
     tops = [(s, e) for s, e, _, k in out if k == "top"]
     return [r for r in out if r[3] == "top" or not any(s <= r[0] and r[1] <= e for s, e in tops)]
+
+
+def _regional(ctx: DocContext, text: str, end: int) -> bool:
+    """Whether a region is named right after the rank phrase ending at `end` ("dẫn đầu vùng Tây Nguyên")."""
+    m = first_match("regional_scope", ctx.lang, text, end, min(len(text), end + 60))
+    return m is not None and m.start() == end
 
 
 @cache
@@ -184,9 +193,12 @@ def _rule_gate(name: str, lang: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in unnamed) or "(?!)", re.IGNORECASE)
 
 
-def clauses(ctx: DocContext, text: str) -> list[tuple[int, int]]:
-    """Spans of the clauses a contrast ("trong khi", "while", "tandis que") splits a sentence into."""
+def clauses(ctx: DocContext, text: str, program: str | None = None) -> list[tuple[int, int]]:
+    """Spans of the clauses a contrast ("trong khi", "while", "tandis que") splits a sentence into; for a ranking
+    that is not an award, a semicolon also ends a clause ("A dẫn đầu; đứng thứ 2 là B")."""
     cuts = [m.start() for m in all_matches("clause_contrast", ctx.lang, text)]
+    if program is not None and program not in _award_programs():
+        cuts = sorted({*cuts, *(m.start() for m in all_matches("clause_series", ctx.lang, text))})
     bounds = [0, *cuts, len(text)]
     return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
 
@@ -257,7 +269,7 @@ def _carried_triggers(
     """Rank phrases and references ("danh sách này", "the title") in a clause that names no program of its own
     take the program of the previous sentence: "PCI 2023 ... công bố. Hải Phòng dẫn đầu bảng xếp hạng."."""
     code, year = carry
-    spans = clauses(ctx, text)
+    spans = clauses(ctx, text, code)
     taken = {t.rank_span for t in found if t.rank_span}
     out: list[Trigger] = []
     for lo, hi in spans:
@@ -313,10 +325,12 @@ def _nearest_index(
     best_d = 10**9
     # a sentence that names one index ranks by it at any distance (the index named at the start, the place and
     # its rank at the end after a long aside)
-    reach = 200 if len({code for _, _, code in spans}) == 1 else 70
+    single = len({code for _, _, code in spans}) == 1
+    reach = 200 if single else 70
     for s, e, code in spans:
         gap = text[e : r[0]] if r[0] >= e else text[r[1] : s]
-        if ";" in gap or len(gap) > reach:
+        # a semicolon series after the one index a sentence names ranks by it ("PCI 2022: A first; B second")
+        if (";" in gap and not (single and r[0] >= e)) or len(gap) > reach:
             continue
         if best_d > len(gap):
             best, best_d = (s, e, code), len(gap)
@@ -427,7 +441,8 @@ def holders(
     place when the sentence refers to it ("tỉnh", "the province")."""
     text = sent.text
     excluded = _excluded_mentions(ctx, sent) | skip
-    lo, hi = clause_of(clauses(ctx, text), trig.start)
+    # the holder is in the clause of the rank phrase, which may follow the index's name ("PCI: A đầu; B thứ 2")
+    lo, hi = clause_of(clauses(ctx, text, trig.program), trig.rank_span[0] if trig.rank_span else trig.start)
     mentions = sent_mentions(ctx, sent, trig.program)
     cands = [m for m in mentions if m.start not in excluded and lo <= m.start < hi]
     if trig.program in _award_programs():
@@ -686,6 +701,10 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
                     if year is not None:
                         ctx.notes.setdefault(f"title_year:{code}", year)
         elif any(t.carried for t in triggers) and new:
+            carry_idx = idx
+        elif carry_idx == idx - 1 and not triggers and not sent.mentions and len(sent.text) <= CAPTION_MAX:
+            # a photo credit or caption between a ranking's name and its holders ("Ảnh nguồn: Bộ Nội vụ |")
+            # does not end the context
             carry_idx = idx
     records.extend(_resolve_pending(ctx, pending, records))
     records = _fill_cycle_year(ctx, records)
@@ -951,7 +970,10 @@ def _records_for(
     siblings: list[Trigger] | None = None,
 ) -> list[RankingRecord]:
     full = sent.text
-    c_lo, c_hi = clause_of(clauses(ctx, full), trig.start)
+    spans = clauses(ctx, full, trig.program)
+    rank_at = trig.rank_span[0] if trig.rank_span else trig.start
+    c_lo = clause_of(spans, min(trig.start, rank_at))[0]
+    c_hi = clause_of(spans, max(trig.start, rank_at))[1]
     # years, status and streaks are read in the trigger's own clause ("A ... last year, while B ... in 2006")
     text = full if (c_lo, c_hi) == (0, len(full)) else _masked(full, c_lo, c_hi)
     # a streak or a range belongs to the program of its own part of the sentence ("3 lần lọt Top 7 (2021, 2022,
