@@ -181,7 +181,7 @@ def _gate(lang: str) -> re.Pattern[str]:
     parts += [
         p.pattern for name in ("rank_n", "rank_first", "rank_last", "rank_top") for p in rule(name, lang)
     ]
-    parts += [p.pattern for p in rule("program_anaphor", lang)]
+    parts += [p.pattern for name in ("program_anaphor", "award_anaphor") for p in rule(name, lang)]
     unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p) for p in parts]
     return re.compile("|".join(f"(?:{p})" for p in unnamed), re.IGNORECASE)
 
@@ -284,6 +284,14 @@ def _carried_triggers(
                 )
             continue
         here: list[Trigger] = []
+        if code in _award_programs() and code not in ICF_PROGRAMS:
+            # another body's award: its categories and prizes, never a rank phrase ("took the leading position")
+            out.extend(
+                Trigger(code, m.start(), m.end(), carried=True, carried_year=year)
+                for m in all_matches("award_anaphor", ctx.lang, text[:hi])
+                if m.start() >= lo
+            )
+            continue
         if code not in ICF_PROGRAMS:
             for rs, re_, rank, kind in ranks:
                 if not lo <= rs < hi or (rs, re_) in taken:
@@ -426,6 +434,12 @@ def _venue(ctx: DocContext, text: str, m: Mention) -> bool:
     return any(v.start() == 0 for v in all_matches("venue_after", ctx.lang, tail))
 
 
+def _locator(ctx: DocContext, text: str, m: Mention) -> bool:
+    """Whether the place only locates the one before it, in brackets ("Pho Yen (the northern province of X)")."""
+    window = text[max(0, m.start - 50) : m.start]
+    return any(not window[v.end() :].strip() for v in all_matches("locator_before", ctx.lang, window))
+
+
 def sent_mentions(ctx: DocContext, sent: Sentence, program: str) -> list[Mention]:
     """The sentence's places; for an ICF program also the communities it writes with state and country."""
     if program not in ICF_PROGRAMS:
@@ -449,7 +463,7 @@ def holders(
         dl = DATELINE.match(text)
         if dl:
             cands = [m for m in cands if m.start >= dl.end()]
-        cands = [m for m in cands if not _venue(ctx, text, m)]
+        cands = [m for m in cands if not _venue(ctx, text, m) and not _locator(ctx, text, m)]
     head = trig.rank_span[0] if trig.rank_span and trig.rank_span[0] > trig.start else trig.start
     before = [m for m in cands if m.end <= head]
     after = [m for m in cands if m.start >= trig.end]
@@ -643,7 +657,9 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             records.append(_record(ctx, sent, place, trig, year, "achieved", False, place.start, place.end))
             table = (code, year, idx)
             continue
-        triggers, named = find_triggers(ctx, idx, carry if carry_idx == idx - 1 else None)
+        # another body's award stays the context until a sentence names some other program
+        lasting = carry is not None and carry[0] in _award_programs() and carry[0] not in ICF_PROGRAMS
+        triggers, named = find_triggers(ctx, idx, carry if carry_idx == idx - 1 or lasting else None)
         before = len(records)
         if (
             not triggers
