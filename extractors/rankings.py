@@ -434,6 +434,22 @@ def _venue(ctx: DocContext, text: str, m: Mention) -> bool:
     return any(v.start() == 0 for v in all_matches("venue_after", ctx.lang, tail))
 
 
+def _appositive(ctx: DocContext, text: str, trig: Trigger, cands: list[Mention]) -> Mention | None:
+    """The place an award's name is set off against by a comma ("X, the 2019 ...", "ICF's 2011 winner, X")."""
+    for m in cands:
+        gap = text[location_tail_end(text, m.end) : trig.start]
+        if m.end <= trig.start and any(
+            a.start() == 0 and a.end() == len(gap) for a in all_matches("appositive_before", ctx.lang, gap)
+        ):
+            return m
+        gap = text[trig.end : m.start]
+        if m.start >= trig.end and any(
+            a.start() == 0 and a.end() == len(gap) for a in all_matches("appositive_after", ctx.lang, gap)
+        ):
+            return m
+    return None
+
+
 def _locator(ctx: DocContext, text: str, m: Mention) -> bool:
     """Whether the place only locates the one before it, in brackets ("Pho Yen (the northern province of X)")."""
     window = text[max(0, m.start - 50) : m.start]
@@ -463,6 +479,10 @@ def holders(
         dl = DATELINE.match(text)
         if dl:
             cands = [m for m in cands if m.start >= dl.end()]
+        titled = _appositive(ctx, text, trig, cands)
+        if titled is not None:
+            # "in Taoyuan, the 2019 Intelligent Community of the Year": the venue holds the title set off after it
+            return [titled]
         cands = [m for m in cands if not _venue(ctx, text, m) and not _locator(ctx, text, m)]
     head = trig.rank_span[0] if trig.rank_span and trig.rank_span[0] > trig.start else trig.start
     before = [m for m in cands if m.end <= head]
@@ -525,6 +545,19 @@ def _index_programs() -> frozenset[str]:
     return frozenset(pr.program.code for pr in program_rules() if pr.program.kind == "index")
 
 
+def _first_entry(text: str, year_at: int, trig: Trigger) -> bool:
+    """Whether the text before a year says a first entry into something other than the trigger's program ("since
+    first entering the program in"; not "first entered the Smart21 in 2019"); the phrases of every language are
+    tried, as the year reader works on the bare sentence."""
+    lo = max(0, year_at - 70)
+    before = text[lo:year_at]
+    return any(
+        not before[f.end() :].strip() and not (lo + f.start() <= trig.start and trig.end <= lo + f.end())
+        for lang in ("vi", "en", "fr")
+        for f in all_matches("first_entry", lang, before)
+    )
+
+
 def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
     """(award years attached to the program name, other usable years in the sentence, nearest first)."""
     attached: list[int] = []
@@ -536,6 +569,8 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
         r"\(?\s*(?:năm\s*)?((?:19|20)\d{2})(?![\d/-])",
         tail,
     )
+    if m and _first_entry(text, trig.end + m.start(1), trig):
+        m = None
     if m:
         attached.append(int(m.group(1)))
         rest = tail[m.end() :]
@@ -555,6 +590,8 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
             continue
         if EXCLUDED_YEAR_BEFORE.search(text[max(0, ym.start() - 30) : ym.start()]):
             continue
+        if _first_entry(text, ym.start(), trig):
+            continue  # "since first entering the program in 2009": where its history starts
         if trig.program in _index_programs() and ANNOUNCED_BEFORE.search(
             text[max(0, ym.start() - 40) : ym.start()]
         ):
