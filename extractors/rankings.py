@@ -148,10 +148,11 @@ def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | 
         for m in all_matches(name, ctx.lang, text):
             rank: int | None = None
             if kind == "n":
+                digits = m.groupdict().get("n") or ""
                 rank = (
                     2
                     if m.groupdict().get("second") is not None
-                    else small_number(m.groupdict().get("n"))
+                    else (int(digits) if digits.isdigit() else small_number(digits))
                     or ORDINALS.get((m.groupdict().get("ord") or "").lower())
                 )
                 if rank is None:
@@ -450,6 +451,21 @@ def _appositive(ctx: DocContext, text: str, trig: Trigger, cands: list[Mention])
     return None
 
 
+def _unknown_subject(ctx: DocContext, text: str, lo: int, at: int) -> bool:
+    """Whether a capitalised name the catalogue does not hold stands right before the rank phrase at `at` (and
+    after `lo`, the end of the last known place): "Bắc Kinh ở vị trí thứ 13"."""
+    if at <= lo:
+        return False
+    tokens = text[max(lo, at - 40) : at].split()
+    verbs = rule("subject_verb", ctx.lang)
+    while tokens and any(v.fullmatch(tokens[-1]) for v in verbs):
+        tokens.pop()
+    name: list[str] = []
+    while tokens and tokens[-1][:1].isupper() and tokens[-1][-1:].isalpha() and len(name) < 4:
+        name.append(tokens.pop())
+    return bool(name)
+
+
 def _locator(ctx: DocContext, text: str, m: Mention) -> bool:
     """Whether the place only locates the one before it, in brackets ("Pho Yen (the northern province of X)")."""
     window = text[max(0, m.start - 50) : m.start]
@@ -492,6 +508,18 @@ def holders(
         # "selected by analysts led by a former officer of Westchester County": a place named after an award by
         # way of someone else is not its holder
         after = [m for m in after if not AGENT_BEFORE.search(text, max(0, m.start - 12), m.start)]
+    if (
+        trig.rank_span
+        and (before or after)
+        and trig.program not in _award_programs()
+        and _unknown_subject(
+            ctx,
+            text,
+            max([lo, *(location_tail_end(text, m.end) for m in cands if m.end <= trig.rank_span[0])]),
+            trig.rank_span[0],
+        )
+    ):
+        return []  # "Bắc Kinh ở vị trí thứ 13, Đài Bắc ...": the rank is an unknown city's
     if before:
         group = _group_before(before, text)
         if trig.program in _award_programs():
