@@ -593,7 +593,7 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
     stop = re.search(r"[.;]\s|\b(?:và|and) (?:lần|là|được)|\s(?:khi|while|when)\s", tail)
     tail = tail[: stop.start() if stop else len(tail)][:120]
     m = re.match(
-        r"(?:[^\d]{0,100}?(?:năm|of|de|en|for|in|trong năm|Việt Nam|cả nước|toàn quốc|nationwide|country)\s*|\s*)"
+        r"(?:[^\d]{0,100}?(?:năm|of|de|en|for|in|the years?|trong năm|Việt Nam|cả nước|toàn quốc|nationwide|country)\s*|\s*)"
         r"\(?\s*(?:năm\s*)?((?:19|20)\d{2})(?![\d/-])",
         tail,
     )
