@@ -453,7 +453,7 @@ def _appositive(ctx: DocContext, text: str, trig: Trigger, cands: list[Mention])
 
 def _unknown_subject(ctx: DocContext, text: str, lo: int, at: int) -> bool:
     """Whether a capitalised name the catalogue does not hold stands right before the rank phrase at `at` (and
-    after `lo`, the end of the last known place): "Bắc Kinh ở vị trí thứ 13"."""
+    after `lo`, the end of the last known place): "Viêng Chăn ở vị trí thứ 40"."""
     if at <= lo:
         return False
     tokens = text[max(lo, at - 40) : at].split()
@@ -519,7 +519,7 @@ def holders(
             trig.rank_span[0],
         )
     ):
-        return []  # "Bắc Kinh ở vị trí thứ 13, Đài Bắc ...": the rank is an unknown city's
+        return []  # "Viêng Chăn ở vị trí thứ 40, Hà Nội ...": the rank is an unknown city's
     if before:
         group = _group_before(before, text)
         if trig.program in _award_programs():
