@@ -8,7 +8,7 @@ from extractors.indicators import extract_indicators
 from extractors.rankings import extract_rankings
 from extractors.records import Extraction, IndicatorRecord, RankingRecord
 
-EXTRACTOR_VERSION = "2026.12.1"
+EXTRACTOR_VERSION = "2026.12.2"
 
 __all__ = [
     "EXTRACTOR_VERSION",

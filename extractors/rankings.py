@@ -87,6 +87,7 @@ ANNOUNCED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 ICF_PROGRAMS = ("icf_smart21", "icf_top7", "icf_icoty")
+CAPTION_MAX = 100  # characters of a place-less line (a caption, a photo credit) the ranking context survives
 TABLE_REACH = 15  # sentences between a ranking's name (or its last row) and the next row of its table
 SMART21_SHIFT_UNTIL = 2019  # Smart21 of award year N was announced in autumn N-1 up to the 2020 award year
 
@@ -148,10 +149,11 @@ def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | 
         for m in all_matches(name, ctx.lang, text):
             rank: int | None = None
             if kind == "n":
+                digits = m.groupdict().get("n") or ""
                 rank = (
                     2
                     if m.groupdict().get("second") is not None
-                    else small_number(m.groupdict().get("n"))
+                    else (int(digits) if digits.isdigit() else small_number(digits))
                     or ORDINALS.get((m.groupdict().get("ord") or "").lower())
                 )
                 if rank is None:
@@ -161,9 +163,17 @@ def _rank_expressions(ctx: DocContext, text: str) -> list[tuple[int, int, int | 
             elif kind == "top":
                 rank = small_number(m.groupdict().get("n"))
             out.append((m.start(), m.end(), rank, kind))
+    # "dẫn đầu vùng Tây Nguyên", "ranks first in the Red River Delta": a regional rank is not a national one.
+    out = [r for r in out if not _regional(ctx, text, r[1])]
     # "nhóm 10 tỉnh dẫn đầu": the "dẫn đầu" inside a Top-N phrase describes the group, not a first place.
     tops = [(s, e) for s, e, _, k in out if k == "top"]
     return [r for r in out if r[3] == "top" or not any(s <= r[0] and r[1] <= e for s, e in tops)]
+
+
+def _regional(ctx: DocContext, text: str, end: int) -> bool:
+    """Whether a region is named right after the rank phrase ending at `end` ("dẫn đầu vùng Tây Nguyên")."""
+    m = first_match("regional_scope", ctx.lang, text, end, min(len(text), end + 60))
+    return m is not None and m.start() == end
 
 
 @cache
@@ -171,12 +181,15 @@ def _gate(lang: str) -> Prefilter:
     """One test that tells whether a sentence can hold any ranking trigger at all (most sentences cannot)."""
     parts = [p for pr in program_rules() for p in (*pr.triggers[lang], *pr.generic_triggers[lang])]
     parts += [p for name in ("rank_n", "rank_first", "rank_last", "rank_top") for p in rule(name, lang)]
-    return Prefilter((*parts, *rule("program_anaphor", lang)))
+    return Prefilter((*parts, *rule("program_anaphor", lang), *rule("award_anaphor", lang)))
 
 
-def clauses(ctx: DocContext, text: str) -> list[tuple[int, int]]:
-    """Spans of the clauses a contrast ("trong khi", "while", "tandis que") splits a sentence into."""
+def clauses(ctx: DocContext, text: str, program: str | None = None) -> list[tuple[int, int]]:
+    """Spans of the clauses a contrast ("trong khi", "while", "tandis que") splits a sentence into; for a ranking
+    that is not an award, a semicolon also ends a clause ("A dẫn đầu; đứng thứ 2 là B")."""
     cuts = [m.start() for m in all_matches("clause_contrast", ctx.lang, text)]
+    if program is not None and program not in _award_programs():
+        cuts = sorted({*cuts, *(m.start() for m in all_matches("clause_series", ctx.lang, text))})
     bounds = [0, *cuts, len(text)]
     return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
 
@@ -251,7 +264,7 @@ def _carried_triggers(
     """Rank phrases and references ("danh sách này", "the title") in a clause that names no program of its own
     take the program of the previous sentence: "PCI 2023 ... công bố. Hải Phòng dẫn đầu bảng xếp hạng."."""
     code, year = carry
-    spans = clauses(ctx, text)
+    spans = clauses(ctx, text, code)
     taken = {t.rank_span for t in found if t.rank_span}
     out: list[Trigger] = []
     for lo, hi in spans:
@@ -266,6 +279,14 @@ def _carried_triggers(
                 )
             continue
         here: list[Trigger] = []
+        if code in _award_programs() and code not in ICF_PROGRAMS:
+            # another body's award: its categories and prizes, never a rank phrase ("took the leading position")
+            out.extend(
+                Trigger(code, m.start(), m.end(), carried=True, carried_year=year)
+                for m in all_matches("award_anaphor", ctx.lang, text[:hi])
+                if m.start() >= lo
+            )
+            continue
         if code not in ICF_PROGRAMS:
             for rs, re_, rank, kind in ranks:
                 if not lo <= rs < hi or (rs, re_) in taken:
@@ -307,10 +328,12 @@ def _nearest_index(
     best_d = 10**9
     # a sentence that names one index ranks by it at any distance (the index named at the start, the place and
     # its rank at the end after a long aside)
-    reach = 200 if len({code for _, _, code in spans}) == 1 else 70
+    single = len({code for _, _, code in spans}) == 1
+    reach = 200 if single else 70
     for s, e, code in spans:
         gap = text[e : r[0]] if r[0] >= e else text[r[1] : s]
-        if ";" in gap or len(gap) > reach:
+        # a semicolon series after the one index a sentence names ranks by it ("PCI 2022: A first; B second")
+        if (";" in gap and not (single and r[0] >= e)) or len(gap) > reach:
             continue
         if best_d > len(gap):
             best, best_d = (s, e, code), len(gap)
@@ -406,6 +429,43 @@ def _venue(ctx: DocContext, text: str, m: Mention) -> bool:
     return any(v.start() == 0 for v in all_matches("venue_after", ctx.lang, tail))
 
 
+def _appositive(ctx: DocContext, text: str, trig: Trigger, cands: list[Mention]) -> Mention | None:
+    """The place an award's name is set off against by a comma ("X, the 2019 ...", "ICF's 2011 winner, X")."""
+    for m in cands:
+        gap = text[location_tail_end(text, m.end) : trig.start]
+        if m.end <= trig.start and any(
+            a.start() == 0 and a.end() == len(gap) for a in all_matches("appositive_before", ctx.lang, gap)
+        ):
+            return m
+        gap = text[trig.end : m.start]
+        if m.start >= trig.end and any(
+            a.start() == 0 and a.end() == len(gap) for a in all_matches("appositive_after", ctx.lang, gap)
+        ):
+            return m
+    return None
+
+
+def _unknown_subject(ctx: DocContext, text: str, lo: int, at: int) -> bool:
+    """Whether a capitalised name the catalogue does not hold stands right before the rank phrase at `at` (and
+    after `lo`, the end of the last known place): "Viêng Chăn ở vị trí thứ 40"."""
+    if at <= lo:
+        return False
+    tokens = text[max(lo, at - 40) : at].split()
+    verbs = rule("subject_verb", ctx.lang)
+    while tokens and any(v.fullmatch(tokens[-1]) for v in verbs):
+        tokens.pop()
+    name: list[str] = []
+    while tokens and tokens[-1][:1].isupper() and tokens[-1][-1:].isalpha() and len(name) < 4:
+        name.append(tokens.pop())
+    return bool(name)
+
+
+def _locator(ctx: DocContext, text: str, m: Mention) -> bool:
+    """Whether the place only locates the one before it, in brackets ("Pho Yen (the northern province of X)")."""
+    window = text[max(0, m.start - 50) : m.start]
+    return any(not window[v.end() :].strip() for v in all_matches("locator_before", ctx.lang, window))
+
+
 def sent_mentions(ctx: DocContext, sent: Sentence, program: str) -> list[Mention]:
     """The sentence's places; for an ICF program also the communities it writes with state and country."""
     if program not in ICF_PROGRAMS:
@@ -421,14 +481,19 @@ def holders(
     place when the sentence refers to it ("tỉnh", "the province")."""
     text = sent.text
     excluded = _excluded_mentions(ctx, sent) | skip
-    lo, hi = clause_of(clauses(ctx, text), trig.start)
+    # the holder is in the clause of the rank phrase, which may follow the index's name ("PCI: A đầu; B thứ 2")
+    lo, hi = clause_of(clauses(ctx, text, trig.program), trig.rank_span[0] if trig.rank_span else trig.start)
     mentions = sent_mentions(ctx, sent, trig.program)
     cands = [m for m in mentions if m.start not in excluded and lo <= m.start < hi]
     if trig.program in _award_programs():
         dl = DATELINE.match(text)
         if dl:
             cands = [m for m in cands if m.start >= dl.end()]
-        cands = [m for m in cands if not _venue(ctx, text, m)]
+        titled = _appositive(ctx, text, trig, cands)
+        if titled is not None:
+            # "in Taoyuan, the 2019 Intelligent Community of the Year": the venue holds the title set off after it
+            return [titled]
+        cands = [m for m in cands if not _venue(ctx, text, m) and not _locator(ctx, text, m)]
     head = trig.rank_span[0] if trig.rank_span and trig.rank_span[0] > trig.start else trig.start
     before = [m for m in cands if m.end <= head]
     after = [m for m in cands if m.start >= trig.end]
@@ -437,6 +502,18 @@ def holders(
         # "selected by analysts led by a former officer of Westchester County": a place named after an award by
         # way of someone else is not its holder
         after = [m for m in after if not AGENT_BEFORE.search(text, max(0, m.start - 12), m.start)]
+    if (
+        trig.rank_span
+        and (before or after)
+        and trig.program not in _award_programs()
+        and _unknown_subject(
+            ctx,
+            text,
+            max([lo, *(location_tail_end(text, m.end) for m in cands if m.end <= trig.rank_span[0])]),
+            trig.rank_span[0],
+        )
+    ):
+        return []  # "Viêng Chăn ở vị trí thứ 40, Hà Nội ...": the rank is an unknown city's
     if before:
         group = _group_before(before, text)
         if trig.program in _award_programs():
@@ -490,6 +567,19 @@ def _index_programs() -> frozenset[str]:
     return frozenset(pr.program.code for pr in program_rules() if pr.program.kind == "index")
 
 
+def _first_entry(text: str, year_at: int, trig: Trigger) -> bool:
+    """Whether the text before a year says a first entry into something other than the trigger's program ("since
+    first entering the program in"; not "first entered the Smart21 in 2019"); the phrases of every language are
+    tried, as the year reader works on the bare sentence."""
+    lo = max(0, year_at - 70)
+    before = text[lo:year_at]
+    return any(
+        not before[f.end() :].strip() and not (lo + f.start() <= trig.start and trig.end <= lo + f.end())
+        for lang in ("vi", "en", "fr")
+        for f in all_matches("first_entry", lang, before)
+    )
+
+
 def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
     """(award years attached to the program name, other usable years in the sentence, nearest first)."""
     attached: list[int] = []
@@ -497,10 +587,12 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
     stop = re.search(r"[.;]\s|\b(?:và|and) (?:lần|là|được)|\s(?:khi|while|when)\s", tail)
     tail = tail[: stop.start() if stop else len(tail)][:120]
     m = re.match(
-        r"(?:[^\d]{0,100}?(?:năm|of|de|en|for|in|trong năm|Việt Nam|cả nước|toàn quốc|nationwide|country)\s*|\s*)"
+        r"(?:[^\d]{0,100}?(?:năm|of|de|en|for|in|the years?|trong năm|Việt Nam|cả nước|toàn quốc|nationwide|country)\s*|\s*)"
         r"\(?\s*(?:năm\s*)?((?:19|20)\d{2})(?![\d/-])",
         tail,
     )
+    if m and _first_entry(text, trig.end + m.start(1), trig):
+        m = None
     if m:
         attached.append(int(m.group(1)))
         rest = tail[m.end() :]
@@ -520,6 +612,8 @@ def _years(text: str, trig: Trigger) -> tuple[list[int], list[int]]:
             continue
         if EXCLUDED_YEAR_BEFORE.search(text[max(0, ym.start() - 30) : ym.start()]):
             continue
+        if _first_entry(text, ym.start(), trig):
+            continue  # "since first entering the program in 2009": where its history starts
         if trig.program in _index_programs() and ANNOUNCED_BEFORE.search(
             text[max(0, ym.start() - 40) : ym.start()]
         ):
@@ -622,7 +716,9 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
             records.append(_record(ctx, sent, place, trig, year, "achieved", False, place.start, place.end))
             table = (code, year, idx)
             continue
-        triggers, named = find_triggers(ctx, idx, carry if carry_idx == idx - 1 else None)
+        # another body's award stays the context until a sentence names some other program
+        lasting = carry is not None and carry[0] in _award_programs() and carry[0] not in ICF_PROGRAMS
+        triggers, named = find_triggers(ctx, idx, carry if carry_idx == idx - 1 or lasting else None)
         before = len(records)
         if (
             not triggers
@@ -680,6 +776,10 @@ def extract_rankings(ctx: DocContext) -> list[RankingRecord]:
                     if year is not None:
                         ctx.notes.setdefault(f"title_year:{code}", year)
         elif any(t.carried for t in triggers) and new:
+            carry_idx = idx
+        elif carry_idx == idx - 1 and not triggers and not sent.mentions and len(sent.text) <= CAPTION_MAX:
+            # a photo credit or caption between a ranking's name and its holders ("Ảnh nguồn: Bộ Nội vụ |")
+            # does not end the context
             carry_idx = idx
     records.extend(_resolve_pending(ctx, pending, records))
     records = _fill_cycle_year(ctx, records)
@@ -945,7 +1045,10 @@ def _records_for(
     siblings: list[Trigger] | None = None,
 ) -> list[RankingRecord]:
     full = sent.text
-    c_lo, c_hi = clause_of(clauses(ctx, full), trig.start)
+    spans = clauses(ctx, full, trig.program)
+    rank_at = trig.rank_span[0] if trig.rank_span else trig.start
+    c_lo = clause_of(spans, min(trig.start, rank_at))[0]
+    c_hi = clause_of(spans, max(trig.start, rank_at))[1]
     # years, status and streaks are read in the trigger's own clause ("A ... last year, while B ... in 2006")
     text = full if (c_lo, c_hi) == (0, len(full)) else _masked(full, c_lo, c_hi)
     # a streak or a range belongs to the program of its own part of the sentence ("3 lần lọt Top 7 (2021, 2022,
