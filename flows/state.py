@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import os
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,10 +36,10 @@ STATE_BATCH = 500
 class DbPoliteness:
     """Politeness shared by processes through the host_state table, so several workers keep one host's delay.
 
-    A turn (wait for next allowed, book the start, send) is exclusive across processes: on PostgreSQL a
+    A turn (wait for next allowed, send, record end + delay) is exclusive across processes: on PostgreSQL a
     session advisory lock per host, held on a connection of its own (the server releases it if the process
     dies); on SQLite an flock on a lock file per host beside the database (one machine). The waiting worker
-    reads the start the previous request really made, so neither two requests in flight nor a gap under
+    reads the time the previous request really ended, so neither two requests in flight nor a gap under
     the delay can happen, however late a process wakes. The client's clock must be wall-clock epoch seconds
     (the default, time.time), the same on every machine.
     """
@@ -63,16 +62,6 @@ class DbPoliteness:
                 state.next_allowed_at = datetime.fromtimestamp(next_allowed, UTC)
             state.crawl_delay = crawl_delay
             state.updated_at = utcnow()
-
-    def reserve(self, host: str, *, delay: float, now: float | None = None) -> float:
-        current = time.time() if now is None else now
-        with session_scope(self._engine) as session:
-            state = _locked_row(session, host)
-            known = state.next_allowed_at.timestamp() if state.next_allowed_at else None
-            slot = max(current, known) if known is not None else current
-            state.next_allowed_at = datetime.fromtimestamp(slot + delay, UTC)
-            state.updated_at = utcnow()
-        return slot
 
     @contextlib.contextmanager
     def exclusive(self, host: str) -> Iterator[None]:

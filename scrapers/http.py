@@ -488,20 +488,15 @@ class HttpClient:
                 )
             if wait > 0:
                 self._sleep(wait)
-            # Book the start actually made: starts are spaced by the delay, so the response's latency is not
-            # added to it, and a late wake-up only widens the gap (the turn is held until the response ends).
-            slot = self.politeness.reserve(host, delay=self.delay_for(host), now=self._clock())
-            wait = slot - self._clock()
-            if wait > 0:
-                self._sleep(wait)
             exchange: _Exchange | None = None
             try:
                 exchange = self._send(url, target, request_headers, max_bytes=max_bytes)
                 return exchange
             finally:
-                # A Retry-After holds the host from now, before the lock lets another thread ask it.
-                if exchange is not None and exchange.retry_after:
-                    self._defer(host, exchange.retry_after)
+                # The host's delay runs from the end of this request (a Retry-After holds it longer), and is
+                # recorded before the turn is released: whoever asks next, in any process, reads it.
+                hold = exchange.retry_after if exchange is not None and exchange.retry_after else 0.0
+                self._defer(host, max(self.delay_for(host), hold))
 
     def _session_for(self, server: str) -> requests.Session:
         if self._session is not None:

@@ -1,19 +1,19 @@
 """Where the client keeps each host's request schedule: the Protocol, and the in-memory store.
 
-The client spaces request *starts* per host, within a turn on the host that one client holds at a time
-(`exclusive`: across threads by the client's lock, across processes by the store): it waits for the host's
-next allowed time, books its start (next allowed becomes start + delay), sends, and releases the turn when
-the response has ended. The response's latency therefore does not add to the delay, no host ever has two
-requests in flight, and a process that wakes late only widens the gap. A store shared by processes (the
-host_state table) is provided by the flows (flows.state.DbPoliteness); the scrapers never import the
-database layer.
+A request to a host is a turn that one client holds at a time (`exclusive`: across threads by the
+client's lock, across processes by the store): wait for the host's next allowed time, send, and record
+next allowed = end of the response + delay before releasing the turn. Spacing from the end rather than
+from the start is what lets the host never see two requests in flight nor two starts closer than the delay:
+the host stamps a request when its own handler runs, up to tens of milliseconds after the client sent it on a
+loaded machine, so start-spaced requests reach it closer together than the delay (measured: 78-195 ms for a
+200 ms delay in tests/flows/test_scale_out.py). A store shared by processes (the host_state table) is provided
+by the flows (flows.state.DbPoliteness); the scrapers never import the database layer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -29,15 +29,8 @@ class PolitenessStore(Protocol):
         """Remember when the host may be asked again (a later stored time stays), and its robots Crawl-delay."""
         ...
 
-    def reserve(self, host: str, *, delay: float, now: float | None = None) -> float:
-        """Atomically book the host's next start slot, max(now, next allowed); next allowed becomes slot + delay.
-
-        `now` is the caller's clock (epoch seconds); stores default to the wall clock.
-        """
-        ...
-
     def exclusive(self, host: str) -> AbstractContextManager[None]:
-        """Hold the host against every other client sharing this store, for one wait-book-send turn."""
+        """Hold the host against every other client sharing this store, for one wait-send-record turn."""
         ...
 
 
@@ -55,13 +48,6 @@ class MemoryPoliteness:
     def record(self, host: str, *, next_allowed: float, crawl_delay: float | None) -> None:
         with self._lock:
             self._next[host] = max(next_allowed, self._next.get(host, next_allowed))
-
-    def reserve(self, host: str, *, delay: float, now: float | None = None) -> float:
-        current = time.time() if now is None else now
-        with self._lock:
-            slot = max(current, self._next.get(host, current))
-            self._next[host] = slot + delay
-            return slot
 
     def exclusive(self, host: str) -> AbstractContextManager[None]:
         return contextlib.nullcontext()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.engine import Engine
 
-from flows.state import DbFetchState, DbPoliteness
+from flows.state import DbFetchState
 from models import migrate
 from models.db import get_engine, session_scope
 from models.store import upsert
@@ -23,16 +23,6 @@ FETCHED = datetime(2025, 1, 10, 8, 30, tzinfo=UTC)
 def engine(db_url: str) -> Engine:
     migrate.upgrade(db_url)
     return get_engine(db_url)
-
-
-def test_reserve_books_consecutive_start_slots_across_store_objects(engine: Engine) -> None:
-    first, second = DbPoliteness(engine), DbPoliteness(engine)  # two processes share the table
-    slots = [
-        first.reserve("vov.vn", delay=2.0, now=1_000.0),
-        second.reserve("vov.vn", delay=2.0, now=1_000.5),
-        first.reserve("vov.vn", delay=2.0, now=1_010.0),
-    ]
-    assert (slots, second.next_allowed("vov.vn")) == ([1_000.0, 1_002.0, 1_010.0], 1_012.0)
 
 
 def test_page_states_are_read_in_bulk_with_aware_timestamps(engine: Engine) -> None:

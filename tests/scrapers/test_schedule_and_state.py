@@ -12,7 +12,6 @@ import responses
 
 from scrapers.crawl import is_fresh
 from scrapers.discover import Candidate
-from scrapers.politeness import MemoryPoliteness
 from scrapers.state import Cached, MemoryCache, PageState
 from tests.scrapers.conftest import FakeClock, no_robots
 
@@ -24,24 +23,7 @@ SCRAPERS = Path(__file__).resolve().parents[2] / "scrapers"
 # --- the start schedule ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("next_allowed", "now", "slot", "after"),
-    [
-        (None, 100.0, 100.0, 103.0),  # never asked: now, then now + delay
-        (90.0, 100.0, 100.0, 103.0),  # the slot has passed: now
-        (102.0, 100.0, 102.0, 105.0),  # booked ahead: the next free slot
-    ],
-)
-def test_reserve_books_the_next_start_slot(
-    next_allowed: float | None, now: float, slot: float, after: float
-) -> None:
-    store = MemoryPoliteness()
-    if next_allowed is not None:
-        store.record("vov.vn", next_allowed=next_allowed, crawl_delay=None)
-    assert (store.reserve("vov.vn", delay=3.0, now=now), store.next_allowed("vov.vn")) == (slot, after)
-
-
-def test_the_delay_counts_from_the_previous_request_start_not_its_end(
+def test_the_delay_counts_from_the_end_of_the_previous_request(
     web: responses.RequestsMock, make_client: Any, clock: FakeClock
 ) -> None:
     no_robots(web, "vov.vn")
@@ -54,8 +36,9 @@ def test_the_delay_counts_from_the_previous_request_start_not_its_end(
     client = make_client(default_delay=3.0)
     client.fetch(URL)
     client.fetch(URL)
-    # robots.txt starts at T0, the page at T0+3 (ends T0+4), the page again at T0+6: a 2 s wait, not 3.
-    assert clock.sleeps == [3.0, 2.0]
+    # robots.txt at T0, the page at T0+3 (it ends at T0+4), the page again at T0+7: the host never sees a
+    # request start less than the delay after the previous one ended.
+    assert clock.sleeps == [3.0, 3.0]
 
 
 def test_each_server_gets_its_own_connection_pool(make_client: Any) -> None:
