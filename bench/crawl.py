@@ -95,9 +95,9 @@ def run(quick: bool) -> Result:
         if pages != per_host * len(HOSTS):
             result.notes.append(f"chiso stored {pages} of {per_host * len(HOSTS)} articles")
         result.notes.append(
-            f"both crawlers space request starts by {DELAY}s per host; the ceiling counts robots.txt and the sitemaps "
-            f"too ({ours_requests} requests for {pages} pages), so it is {pages / ours_requests * limit:.1f} p/s, "
-            f"not {limit:.0f}"
+            f"chiso waits {DELAY}s per host after a response ends ({gap_limit:.1f} p/s at most with {LATENCY}s of "
+            f"latency), Scrapy {DELAY}s between request starts; robots.txt and the sitemaps count too "
+            f"({ours_requests} requests for {pages} pages)"
         )
 
         if importlib.util.find_spec("scrapy") is None:
