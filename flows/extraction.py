@@ -70,6 +70,18 @@ def pending_documents(
     return sorted(found)
 
 
+def document_urls(engine: Engine, document_ids: Sequence[int]) -> dict[int, str]:
+    """The URL of each of these documents."""
+    documents = Document.__table__  # type: ignore[attr-defined]
+    ids = list(document_ids)
+    out: dict[int, str] = {}
+    with engine.connect() as connection:
+        for i in range(0, len(ids), IN_BATCH):
+            query = select(documents.c.id, documents.c.url).where(documents.c.id.in_(ids[i : i + IN_BATCH]))
+            out.update({row.id: row.url for row in connection.execute(query)})
+    return out
+
+
 def extract_document(engine: Engine, document_id: int, *, run_id: str | None) -> DocumentExtraction:
     """Extract one stored document and replace its records; reports the facts no document had before."""
     return extract_documents(engine, [document_id], run_id=run_id)[0]

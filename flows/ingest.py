@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import events
 from flows import progress as stages
 from flows.extract import extract_one
-from flows.extraction import DocumentExtraction, extract_document, pending_documents
+from flows.extraction import DocumentExtraction, document_urls, extract_document, pending_documents
 from flows.load import fetch_and_store, store_fetched
 from flows.orchestration import (
     Runner,
@@ -246,7 +246,7 @@ def fetch_all(
     codes_by_id: dict[int, str] = {}
     left_over: list[int] = []
     if fresh_jobs:
-        left_over = _unextracted(fresh, extract=extract) + _count(
+        left_over = _unextracted(fresh_jobs, fresh, extract=extract, codes_by_id=codes_by_id) + _count(
             fresh_jobs, fresh, tally=tally, codes_by_id=codes_by_id
         )
         if on_batch is not None:
@@ -280,7 +280,7 @@ def fetch_all(
             outcomes = result if isinstance(result, list) else [result] * len(batch)
             for _ in batch:
                 stages.advance("fetch")
-            changed = _unextracted(outcomes, extract=extract) + _count(
+            changed = _unextracted(batch, outcomes, extract=extract, codes_by_id=codes_by_id) + _count(
                 batch, outcomes, tally=tally, codes_by_id=codes_by_id
             )
             if on_batch is not None:
@@ -293,19 +293,35 @@ def fetch_all(
                 extract_later(changed)
 
 
-def _unextracted(outcomes: Sequence[FetchOutcome | BaseException], *, extract: bool) -> list[int]:
+def _unextracted(
+    jobs: Sequence[Job],
+    outcomes: Sequence[FetchOutcome | BaseException],
+    *,
+    extract: bool,
+    codes_by_id: dict[int, str],
+) -> list[int]:
     """Unchanged documents (304, or not requested) that were never extracted with the current rules.
 
     A run killed between storing and extracting leaves such documents; without this their records are lost.
+    Their source codes go into `codes_by_id`, for the run's counts.
     """
     if not extract:
         return []
     unchanged = [
-        o for o in outcomes if isinstance(o, FetchOutcome) and not o.changed and o.status != "failed"
+        (code, o)
+        for (code, _), o in zip(jobs, outcomes, strict=True)
+        if isinstance(o, FetchOutcome) and not o.changed and o.status != "failed"
     ]
-    ids = [o.document_id for o in unchanged if o.document_id is not None]
-    urls = [canonical_url(o.url) for o in unchanged if o.document_id is None]
-    return pending_documents(pipeline().engine, among=ids, urls=urls) if unchanged else []
+    if not unchanged:
+        return []
+    ids = [o.document_id for _, o in unchanged if o.document_id is not None]
+    by_url = {canonical_url(o.url): code for code, o in unchanged if o.document_id is None}
+    engine = pipeline().engine
+    pending = pending_documents(engine, among=ids, urls=list(by_url))
+    for document_id, url in document_urls(engine, pending).items():
+        if url in by_url:
+            codes_by_id.setdefault(document_id, by_url[url])
+    return pending
 
 
 def _count(

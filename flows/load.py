@@ -24,10 +24,11 @@ from scrapers.crawl import (
     SourceReport,
     discover,
     fetch_page,
+    parse_fetched,
 )
 from scrapers.discover import Candidate, canonical_url
 from scrapers.http import FetchResult, HttpClient
-from scrapers.parse import is_html, parse_page
+from scrapers.parse import is_html
 from scrapers.registry import Source
 
 log = logging.getLogger(__name__)
@@ -119,13 +120,7 @@ def store_fetched(fetched: Fetched, *, source: Source, engine: Engine, run_id: s
                 upsert(session, FetchState, [state_row], run_id=run_id)
                 return _outcome(url, "unchanged", result, document=doc, reason="same bytes as last fetch")
     try:
-        page = parse_page(
-            result.text if result.text is not None else result.body,
-            url=result.final_url,
-            source=source,
-            fetched_at=result.fetched_at,
-            content_type=result.content_type,
-        )
+        page = parse_fetched(result, source=source)
     except Exception as exc:  # a parser bug on one page must not stop the run
         log.exception("parsing %s failed", url)
         state_row.update(

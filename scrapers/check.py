@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from scrapers.crawl import FEED_ACCEPT, SITEMAP_ACCEPT, client_allows_host, discover_listings
+from scrapers.crawl import FEED_ACCEPT, SITEMAP_ACCEPT, client_allows_host, discover_listings, parse_fetched
 from scrapers.discover import (
     Candidate,
     DiscoveryError,
@@ -22,7 +22,7 @@ from scrapers.discover import (
     parse_sitemap,
 )
 from scrapers.http import HttpClient
-from scrapers.parse import is_html, parse_page
+from scrapers.parse import is_html
 from scrapers.registry import Source
 
 FIELDS = ("title", "date", "lead", "body")
@@ -179,13 +179,7 @@ def _check_article(url: str, source: Source, client: HttpClient) -> ArticleCheck
     if not is_html(result.content_type, result.body):
         return ArticleCheck(url=url, ok=False, reason=f"not an HTML page ({result.content_type})")
     try:
-        page = parse_page(
-            result.text if result.text is not None else result.body,
-            url=result.final_url,
-            source=source,
-            fetched_at=result.fetched_at,
-            content_type=result.content_type,
-        )
+        page = parse_fetched(result, source=source)
     except Exception as exc:  # a parser bug on one page is reported, never stops the check
         return ArticleCheck(url=url, ok=False, reason=f"parse failed: {type(exc).__name__}: {exc}")
     # Parsers of non-article pages (ICF's programme pages) report no per-field provenance.

@@ -25,6 +25,7 @@ from scrapers.discover import (
     walk_sitemaps,
 )
 from scrapers.http import FetchResult, HttpClient
+from scrapers.parse import ParsedPage, parse_page
 from scrapers.registry import Registry, Source
 from scrapers.state import PageState
 
@@ -245,6 +246,17 @@ def fresh_outcome(candidate: Candidate, previous: PageState) -> FetchOutcome:
         status="not_modified",
         reason=f"not requested: changed {changed}, fetched {when}",
         fetch_kind="fresh",
+    )
+
+
+def parse_fetched(result: FetchResult, *, source: Source) -> ParsedPage:
+    """Parse a fetched page with its source's parser: decoded text when the client decoded it, else bytes."""
+    return parse_page(
+        result.text if result.text is not None else result.body,
+        url=result.final_url,
+        source=source,
+        fetched_at=result.fetched_at,
+        content_type=result.content_type,
     )
 
 

@@ -417,7 +417,8 @@ def test_serve_creates_the_same_deployments_as_prefect_deploy(stack: Stack) -> N
             # serve() re-registers each deployment without pull steps (it keeps the work pool name).
             return snapshot if all(pulls.get(s.name) is None for s in deploy.DEPLOYMENTS) else None
 
-        snapshot = wait_for("chiso serve to register its deployments", served, timeout=60)
+        # Generous: serve() starts a flow-run runner and registers five deployments; under load that took over 60 s.
+        snapshot = wait_for("chiso serve to register its deployments", served, timeout=180)
     finally:
         stack.server.stop_child(serving)
     assert snapshot == stack.deployed

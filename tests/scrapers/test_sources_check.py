@@ -148,7 +148,7 @@ def test_a_parser_that_raises_is_reported_not_fatal(web: LocalWeb, monkeypatch: 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ValueError("layout bug")
 
-    monkeypatch.setattr("scrapers.check.parse_page", broken)
+    monkeypatch.setattr("scrapers.crawl.parse_page", broken)
     result = _check("--source", "tuoitre", "--articles", "1")
     assert (result.exit_code, [line for line in result.output.splitlines() if "problem:" in line]) == (
         1,
