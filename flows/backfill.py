@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from flows import progress as stages
 from flows.errors import ChisoError
+from flows.extraction import pending_of_sources
 from flows.ingest import FETCH_WORKERS, Tally, discover_all, fetch_all
 from flows.orchestration import Progress, flow_run_id, publish_markdown, report_problems, thread_pool
 from flows.parameters import SourceCodes
@@ -222,7 +223,18 @@ def backfill(
             book.done(jobs, outcomes)
             progress.update(100.0 * book.marked / max(1, book.total))
 
-        fetch_all(kept, run_id=run_id, extract=extract, refresh=refresh, tally=tally, on_batch=on_batch)
+        # A backfill killed after marking a chunk done but before extracting its pages left them unextracted,
+        # and the chunk is not read again: extract every such document of the sources too.
+        earlier = pending_of_sources(p.engine, [s.code for s in selected]) if extract else []
+        fetch_all(
+            kept,
+            run_id=run_id,
+            extract=extract,
+            refresh=refresh,
+            tally=tally,
+            on_batch=on_batch,
+            earlier=earlier,
+        )
     progress.update(100.0)
     publish_markdown(
         tally.markdown("chiso backfill"), key="chiso-backfill", description="Pages per source, new rankings"

@@ -37,16 +37,20 @@ def pending_documents(
     reextract: bool = False,
     among: Sequence[int] | None = None,
     urls: Sequence[str] | None = None,
+    source_codes: Sequence[str] | None = None,
 ) -> list[int]:
     """Ids of stored documents to extract: those never extracted, changed since, or on older rules.
 
     With `reextract`, every document (fetched since `since`) is taken again. `among` (ids) and `urls`
-    (canonical URLs) limit it to those documents, in batches that stay within SQLite's parameter limit.
+    (canonical URLs) limit it to those documents, in batches that stay within SQLite's parameter limit;
+    `source_codes` to those sources' documents.
     """
     documents = Document.__table__  # type: ignore[attr-defined]
     query = select(documents.c.id).order_by(documents.c.id)
     if since is not None:
         query = query.where(documents.c.fetched_at >= since)
+    if source_codes is not None:
+        query = query.where(documents.c.source_code.in_(list(source_codes)))
     if not reextract:
         query = query.where(
             or_(
@@ -68,6 +72,20 @@ def pending_documents(
     with engine.connect() as connection:
         found = {row[0] for q in queries for row in connection.execute(q)}
     return sorted(found)
+
+
+def pending_of_sources(engine: Engine, source_codes: Sequence[str]) -> list[tuple[int, str]]:
+    """(id, source code) of these sources' stored documents not yet extracted with the current rules."""
+    documents = Document.__table__  # type: ignore[attr-defined]
+    ids = pending_documents(engine, source_codes=source_codes)
+    out: list[tuple[int, str]] = []
+    with engine.connect() as connection:
+        for i in range(0, len(ids), IN_BATCH):
+            query = select(documents.c.id, documents.c.source_code).where(
+                documents.c.id.in_(ids[i : i + IN_BATCH])
+            )
+            out += [(row.id, row.source_code) for row in connection.execute(query)]
+    return sorted(out)
 
 
 def document_urls(engine: Engine, document_ids: Sequence[int]) -> dict[int, str]:

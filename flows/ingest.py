@@ -223,11 +223,13 @@ def fetch_all(
     refresh: bool,
     tally: Tally,
     on_batch: BatchDone | None = None,
+    earlier: Sequence[tuple[int, str]] = (),
 ) -> None:
     """Fetch and store the candidates, one queue per host, extracting what changed as batches finish.
 
     A page that discovery dates at or before its last successful fetch is not requested (unless `refresh`).
     `on_batch(jobs, outcomes)` is told about every page once it is done (the backfill's chunk bookkeeping).
+    `earlier` (document id, source code) are stored documents to extract as well (with `extract`).
     """
     p = pipeline()
     for code, _ in candidates:
@@ -244,9 +246,10 @@ def fetch_all(
         else:
             jobs.append((code, candidate.url))
     codes_by_id: dict[int, str] = {}
-    left_over: list[int] = []
+    codes_by_id.update(dict(earlier))
+    left_over: list[int] = [document_id for document_id, _ in earlier]
     if fresh_jobs:
-        left_over = _unextracted(fresh_jobs, fresh, extract=extract, codes_by_id=codes_by_id) + _count(
+        left_over += _unextracted(fresh_jobs, fresh, extract=extract, codes_by_id=codes_by_id) + _count(
             fresh_jobs, fresh, tally=tally, codes_by_id=codes_by_id
         )
         if on_batch is not None:
